@@ -1,0 +1,33 @@
+"""bgbias: background-bias experiments on coloured MNIST.
+
+Run `snakemake --cores all results/all`; see README.md for the targets.
+"""
+
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/figures.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    output:
+        "results/all",
+    log:
+        "results/logs/all.log",
+    benchmark:
+        "results/benchmarks/all.tsv"
+    conda:
+        "environment.yml"
+    script:
+        "workflow_scripts/manifest.py"

@@ -1,0 +1,68 @@
+"""Metrics of a model on a coloured test set: accuracy per digit, per colour, confusion."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from bgbias.models import LeNet
+from bgbias.storage import ColoredSplit
+from bgbias.training import EVAL_BATCH, image_tensor, to_unit
+
+DIGITS = 10
+
+
+def predict(model: LeNet, images: np.ndarray, device: torch.device) -> np.ndarray:
+    """Predicted digits for uint8 images."""
+    model.eval().to(device)
+    tensor = image_tensor(images, device)
+    with torch.no_grad():
+        return torch.cat(
+            [model(to_unit(tensor[s : s + EVAL_BATCH])).argmax(1).cpu() for s in range(0, len(tensor), EVAL_BATCH)]
+        ).numpy()
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """(10, 10) counts: row = true digit, column = predicted digit."""
+    return np.bincount(labels * DIGITS + predictions, minlength=DIGITS * DIGITS).reshape(DIGITS, DIGITS)
+
+
+def pool_index(bg_color: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """Index of each image's background colour in `pool`, -1 when it is not a pool colour."""
+    matches = (bg_color[:, None, :] == np.asarray(pool, np.int16)[None]).all(-1)
+    return np.where(matches.any(1), matches.argmax(1), -1)
+
+
+def grouped_accuracy(correct: np.ndarray, groups: np.ndarray, count: int) -> np.ndarray:
+    """Accuracy per group 0..count-1 (NaN for an empty group)."""
+    valid = groups >= 0
+    totals = np.bincount(groups[valid], minlength=count)
+    hits = np.bincount(groups[valid], weights=correct[valid], minlength=count)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, hits / np.maximum(totals, 1), np.nan)
+
+
+def metrics(labels: np.ndarray, predictions: np.ndarray, bg_color: np.ndarray, pool: np.ndarray) -> dict:
+    """Overall, per-digit, per-pool-colour and digit x colour accuracy, and the confusion matrix.
+
+    `unbiased_accuracy` is the mean over the non-empty cells of the 10 x 10 digit x colour
+    accuracy matrix: every (digit, colour) combination weighs the same, whatever its count.
+    """
+    correct = (labels == predictions).astype(float)
+    colour = pool_index(bg_color, pool)
+    cell = np.where(colour >= 0, labels * len(pool) + colour, -1)
+    digit_colour = grouped_accuracy(correct, cell, DIGITS * len(pool)).reshape(DIGITS, len(pool))
+    return {
+        "n": int(len(labels)),
+        "accuracy": float(correct.mean()),
+        "per_digit": grouped_accuracy(correct, labels, DIGITS).tolist(),
+        "per_colour": grouped_accuracy(correct, colour, len(pool)).tolist(),
+        "digit_colour": digit_colour.tolist(),
+        "unbiased_accuracy": float(np.nanmean(digit_colour)) if np.isfinite(digit_colour).any() else None,
+        "confusion": confusion_matrix(labels, predictions).tolist(),
+    }
+
+
+def evaluate_model(model: LeNet, split: ColoredSplit, pool: np.ndarray, device: torch.device) -> dict:
+    """All metrics of `model` on `split`."""
+    return metrics(split.labels, predict(model, split.images, device), split.bg_color, pool)

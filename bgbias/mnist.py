@@ -1,0 +1,120 @@
+"""MNIST ingestion: fetch the four official files, verify them, read them as arrays."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bgbias.seeding import rng_for
+
+MNIST_MD5 = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+SPLIT_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+FIX_HINT = (
+    "delete it and rerun to download it again, or point `mnist.mirror` at a folder "
+    "holding the four original MNIST .gz files"
+)
+
+
+class MnistError(RuntimeError):
+    """A missing or corrupt MNIST file."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Grey digits of one split: images (N, 28, 28) uint8, labels (N,), source_index (N,)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    source_index: np.ndarray
+
+    def subset(self, index: np.ndarray) -> "Split":
+        return Split(self.images[index], self.labels[index], self.source_index[index])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def md5sum(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_raw(raw_dir: Path, md5: dict[str, str] = MNIST_MD5) -> None:
+    """Raise MnistError naming the first missing or corrupt file in `raw_dir`."""
+    for name, expected in md5.items():
+        path = Path(raw_dir) / name
+        if not path.is_file():
+            raise MnistError(f"MNIST file missing: {path}; {FIX_HINT}")
+        actual = md5sum(path)
+        if actual != expected:
+            raise MnistError(
+                f"MNIST file corrupt: {path} has MD5 {actual}, expected {expected}; {FIX_HINT}"
+            )
+
+
+def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] = MNIST_MD5) -> list[Path]:
+    """Place the four MNIST .gz files in `raw_dir` (from `mirror`, else torchvision's download) and verify them."""
+    raw_dir = Path(raw_dir)
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    if mirror is not None:
+        mirror = Path(mirror)
+        verify_raw(mirror, md5)
+        for name in MNIST_MD5:
+            partial = raw_dir / f".{name}.partial"
+            shutil.copyfile(mirror / name, partial)
+            partial.replace(raw_dir / name)
+    else:
+        from torchvision.datasets import MNIST
+
+        staging = raw_dir.parent / ".download"
+        MNIST(root=str(staging), download=True)
+        for name in MNIST_MD5:
+            shutil.copyfile(staging / "MNIST" / "raw" / name, raw_dir / f".{name}.partial")
+            (raw_dir / f".{name}.partial").replace(raw_dir / name)
+        shutil.rmtree(staging)
+    verify_raw(raw_dir, md5)
+    return [raw_dir / name for name in MNIST_MD5]
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read a gzip-compressed IDX file (MNIST's format) into a uint8 array."""
+    with gzip.open(path, "rb") as handle:
+        data = handle.read()
+    magic = int.from_bytes(data[:4], "big")
+    if magic not in (2049, 2051):
+        raise MnistError(f"{path} is not an MNIST IDX file (magic number {magic})")
+    ndim = magic & 0xFF
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def load_split(raw_dir: Path, split: str, limit: int | None = None) -> Split:
+    """The official `split` ('train' or 'test'), optionally only its first `limit` images."""
+    image_file, label_file = SPLIT_FILES[split]
+    images = read_idx(Path(raw_dir) / image_file)[:limit]
+    labels = read_idx(Path(raw_dir) / label_file)[:limit]
+    return Split(images, labels.astype(np.int64), np.arange(len(labels), dtype=np.int64))
+
+
+def train_dev_split(train: Split, dev_size: int, seed: int) -> tuple[Split, Split]:
+    """Split the official training images into train and dev, `dev_size` dev images chosen by `seed`."""
+    if not 0 < dev_size < len(train):
+        raise ValueError(f"mnist.dev_size={dev_size} must lie strictly between 0 and {len(train)}")
+    order = rng_for(seed, "train_dev_split").permutation(len(train))
+    return train.subset(np.sort(order[dev_size:])), train.subset(np.sort(order[:dev_size]))

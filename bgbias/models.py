@@ -1,0 +1,74 @@
+"""LeNet-5 style classifier and its checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from bgbias import __version__
+from bgbias.storage import atomic_path
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read or does not fit the expected model."""
+
+
+class LeNet(nn.Module):
+    """conv6-5x5-pad2, pool, conv16-5x5, pool, fc120, fc84 (+dropout), fc10; inputs in [0, 1]."""
+
+    def __init__(self, in_channels: int = 3, dropout: bool = True, dropout_p: float = 0.5) -> None:
+        super().__init__()
+        self.arch = {"in_channels": in_channels, "dropout": dropout, "dropout_p": dropout_p}
+        self.register_buffer("mean", torch.full((1, in_channels, 1, 1), 0.5))
+        self.register_buffer("std", torch.full((1, in_channels, 1, 1), 0.5))
+        self.conv = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.hidden = nn.Sequential(
+            nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+            nn.Dropout(dropout_p) if dropout else nn.Identity(),
+        )
+        self.head = nn.Linear(84, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate activations (N, 84) of images `x` (N, C, 28, 28) in [0, 1]."""
+        return self.hidden(self.conv((x - self.mean) / self.std))
+
+    def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.features(x)
+        return self.head(features), features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def save_checkpoint(path: Path, model: LeNet, metadata: dict) -> None:
+    """Save weights, architecture and metadata (config slice, seed, version) atomically."""
+    payload = {"state_dict": model.state_dict(), "arch": model.arch, "bgbias_version": __version__, **metadata}
+    with atomic_path(path) as partial:
+        torch.save(payload, partial)
+
+
+def load_checkpoint(path: Path, in_channels: int | None = None) -> tuple[LeNet, dict]:
+    """Load a model; raise CheckpointError naming `path` when it is unreadable or of another architecture."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises many types for truncated or foreign files
+        raise CheckpointError(f"cannot read checkpoint {path}: {error}") from error
+    if not isinstance(payload, dict) or "arch" not in payload or "state_dict" not in payload:
+        raise CheckpointError(f"{path} is not a bgbias checkpoint (no 'arch'/'state_dict' entries)")
+    arch = payload["arch"]
+    if in_channels is not None and arch.get("in_channels") != in_channels:
+        raise CheckpointError(
+            f"checkpoint {path} is a LeNet with {arch.get('in_channels')} input channel(s), "
+            f"expected {in_channels}"
+        )
+    model = LeNet(**arch)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as error:
+        raise CheckpointError(f"checkpoint {path} does not match the LeNet architecture {arch}: {error}") from error
+    return model, {k: v for k, v in payload.items() if k != "state_dict"}

@@ -1,0 +1,212 @@
+"""Training loops: base training with early stopping on the dev loss."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from bgbias.models import LeNet
+from bgbias.storage import atomic_path
+
+log = logging.getLogger("bgbias")
+EVAL_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Optimiser and stopping settings."""
+
+    epochs: int = 100
+    patience: int = 5
+    batch_size: int = 50
+    lr: float = 0.001
+    momentum: float = 0.8
+    dropout: bool = True
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    loss: float
+    accuracy: float
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """`auto` picks CUDA when available (honouring CUDA_VISIBLE_DEVICES), else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda was requested but no CUDA GPU is visible; use device: auto or cpu")
+    return torch.device(device)
+
+
+def image_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 images (N, 28, 28) or (N, 28, 28, 3) as a uint8 (N, C, 28, 28) tensor on `device`."""
+    tensor = torch.from_numpy(np.ascontiguousarray(images))
+    tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
+    return tensor.contiguous().to(device)
+
+
+def to_unit(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels to float in [0, 1]."""
+    return batch.float().div_(255.0)
+
+
+def evaluate_loss(model: LeNet, images: torch.Tensor, labels: torch.Tensor) -> EpochResult:
+    """Mean cross-entropy and accuracy of `model` on uint8 `images` (eval mode, no gradients)."""
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(labels), EVAL_BATCH):
+            logits = model(to_unit(images[start : start + EVAL_BATCH]))
+            target = labels[start : start + EVAL_BATCH]
+            total_loss += F.cross_entropy(logits, target, reduction="sum").item()
+            correct += (logits.argmax(1) == target).sum().item()
+    return EpochResult(total_loss / len(labels), correct / len(labels))
+
+
+BatchStep = Callable[[torch.Tensor], tuple[torch.Tensor, int]]
+
+
+@contextmanager
+def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
+    """Run the block with torch's RNG seeded, restoring the caller's RNG state afterwards."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+def fit(
+    model: LeNet,
+    train_step: BatchStep,
+    train_size: int,
+    dev_eval: Callable[[], EpochResult],
+    spec: TrainSpec,
+    seed: int,
+    device: torch.device,
+) -> pd.DataFrame:
+    """SGD over shuffled batches, early stopping on `dev_eval`'s loss; `model` ends with the best weights."""
+    with seeded_torch(seed, device):
+        return fit_seeded(model, train_step, train_size, dev_eval, spec, seed, device)
+
+
+def fit_seeded(
+    model: LeNet,
+    train_step: BatchStep,
+    train_size: int,
+    dev_eval: Callable[[], EpochResult],
+    spec: TrainSpec,
+    seed: int,
+    device: torch.device,
+) -> pd.DataFrame:
+    """The body of `fit`, run under a seeded torch RNG."""
+    optimiser = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
+    order = torch.Generator().manual_seed(seed)
+    best_loss, best_state, waited, rows = math.inf, copy.deepcopy(model.state_dict()), 0, []
+    for epoch in range(1, spec.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        total_loss, correct = 0.0, 0
+        permutation = torch.randperm(train_size, generator=order).to(device)
+        batches = permutation.split(spec.batch_size)
+        for number, index in enumerate(batches, 1):
+            loss, batch_correct = train_step(index)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total_loss += loss.item() * len(index)
+            correct += batch_correct
+            show_progress(epoch, number, len(batches))
+        dev = dev_eval()
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": total_loss / train_size,
+                "train_accuracy": correct / train_size,
+                "dev_loss": dev.loss,
+                "dev_accuracy": dev.accuracy,
+                "seconds": time.perf_counter() - started,
+            }
+        )
+        improved = dev.loss < best_loss
+        if improved:
+            best_loss, best_state, waited = dev.loss, copy.deepcopy(model.state_dict()), 0
+        else:
+            waited += 1
+        log.info(
+            "epoch %d/%d  train loss %.4f acc %.4f  dev loss %.4f acc %.4f  %.1fs%s",
+            epoch, spec.epochs, rows[-1]["train_loss"], rows[-1]["train_accuracy"],
+            dev.loss, dev.accuracy, rows[-1]["seconds"], "  *best" if improved else "",
+        )
+        if waited >= spec.patience:
+            log.info("early stop: dev loss has not improved for %d epochs", spec.patience)
+            break
+    model.load_state_dict(best_state)
+    history = pd.DataFrame(rows)
+    history["best"] = history["dev_loss"] == best_loss
+    return history
+
+
+def show_progress(epoch: int, number: int, total: int) -> None:
+    """A progress bar on stderr when it is a terminal."""
+    if sys.stderr.isatty() and (number % 20 == 0 or number == total):
+        filled = int(30 * number / total)
+        sys.stderr.write(f"\repoch {epoch} [{'#' * filled}{'.' * (30 - filled)}] {number}/{total}")
+        if number == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def train_classifier(
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    dev_images: np.ndarray,
+    dev_labels: np.ndarray,
+    spec: TrainSpec,
+    seed: int,
+    device: torch.device,
+) -> tuple[LeNet, pd.DataFrame]:
+    """Train a fresh LeNet (3 channels for colour images, 1 for grey) with early stopping on dev loss."""
+    with seeded_torch(seed, device):
+        channels = 1 if train_images.ndim == 3 else train_images.shape[-1]
+        model = LeNet(in_channels=channels, dropout=spec.dropout).to(device)
+    return model, fine_tune(model, train_images, train_labels, dev_images, dev_labels, spec, seed, device)
+
+
+def fine_tune(
+    model: LeNet,
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    dev_images: np.ndarray,
+    dev_labels: np.ndarray,
+    spec: TrainSpec,
+    seed: int,
+    device: torch.device,
+) -> pd.DataFrame:
+    """Continue training `model` with cross-entropy on (images, labels); early stopping on dev loss."""
+    x_train, y_train = image_tensor(train_images, device), torch.as_tensor(train_labels, device=device)
+    x_dev, y_dev = image_tensor(dev_images, device), torch.as_tensor(dev_labels, device=device)
+
+    def step(index: torch.Tensor) -> tuple[torch.Tensor, int]:
+        logits = model(to_unit(x_train[index]))
+        target = y_train[index]
+        return F.cross_entropy(logits, target), int((logits.argmax(1) == target).sum())
+
+    return fit(model, step, len(y_train), lambda: evaluate_loss(model, x_dev, y_dev), spec, seed, device)
+
+
+def write_history(path: Path, history: pd.DataFrame) -> None:
+    """The per-epoch CSV log, written atomically."""
+    with atomic_path(path) as partial:
+        history.to_csv(partial, index=False)

@@ -1,0 +1,56 @@
+rule mnist:
+    output:
+        MNIST_FILES,
+    params:
+        mirror=config["mnist"]["mirror"],
+        md5=config["mnist"]["md5"],
+    log:
+        "results/logs/mnist.log",
+    benchmark:
+        "results/benchmarks/mnist.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/fetch_mnist.py"
+
+
+rule biased_dataset:
+    input:
+        mnist=MNIST_FILES,
+        code=library("datasets", "backgrounds", "mnist", "storage"),
+    output:
+        "results/s{seed}/datasets/biased.h5",
+    params:
+        data=dataset_params(),
+        bias=config["bias"],
+    resources:
+        mem_mb=2000,
+    log:
+        "results/logs/s{seed}/datasets/biased.log",
+    benchmark:
+        "results/benchmarks/s{seed}/datasets/biased.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/biased_dataset.py"
+
+
+rule test_dataset:
+    input:
+        mnist=MNIST_FILES,
+        code=library("datasets", "backgrounds", "mnist", "storage"),
+    output:
+        "results/s{seed}/datasets/test/{test_set}.h5",
+    params:
+        data=dataset_params(),
+        mode=test_mode,
+    resources:
+        mem_mb=1000,
+    log:
+        "results/logs/s{seed}/datasets/test/{test_set}.log",
+    benchmark:
+        "results/benchmarks/s{seed}/datasets/test/{test_set}.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/test_dataset.py"

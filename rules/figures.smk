@@ -1,0 +1,31 @@
+rule confusion_figure:
+    input:
+        metrics="results/s{seed}/eval/{model}/{test_set}.json",
+        code=library("plots"),
+    output:
+        png="results/s{seed}/figures/confusion/{model}/{test_set}.png",
+        csv="results/s{seed}/figures/confusion/{model}/{test_set}.csv",
+    log:
+        "results/logs/s{seed}/figures/confusion/{model}/{test_set}.log",
+    benchmark:
+        "results/benchmarks/s{seed}/figures/confusion/{model}/{test_set}.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/confusion_figure.py"
+
+
+rule training_curve:
+    input:
+        history="results/s{seed}/models/{model}.csv",
+        code=library("plots"),
+    output:
+        "results/s{seed}/figures/training/{model}.png",
+    log:
+        "results/logs/s{seed}/figures/training/{model}.log",
+    benchmark:
+        "results/benchmarks/s{seed}/figures/training/{model}.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/training_curve.py"

@@ -1,0 +1,9 @@
+"""Place and verify the four MNIST files."""
+
+from pathlib import Path
+
+from bgbias.logs import log_to
+from bgbias.stages import fetch
+
+with log_to(snakemake.log[0]):
+    fetch(Path(snakemake.output[0]).parent, snakemake.params.mirror, snakemake.params.md5)

@@ -1,0 +1,8 @@
+"""Training curve of one model."""
+
+from bgbias.logs import log_to
+from bgbias.stages import plot_training
+
+with log_to(snakemake.log[0]):
+    wildcards = snakemake.wildcards
+    plot_training(snakemake.input.history, snakemake.output[0], f"{wildcards.model} (seed {wildcards.seed})")
