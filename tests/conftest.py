@@ -1,0 +1,64 @@
+"""Shared fixtures: the mini MNIST (real images), the tiny workflow config, a workflow runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bgbias.datasets import MnistSpec
+
+REPO = Path(__file__).resolve().parents[1]
+MINI_MNIST = REPO / "tests" / "data" / "mnist-mini"
+TINY_CONFIG = REPO / "tests" / "data" / "tiny.yaml"
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "schemas", "workflow_scripts", "profiles", "bgbias", "tests/data")
+
+
+@pytest.fixture(scope="session")
+def mini_mnist() -> Path:
+    """Folder with the first 600 train / 300 test real MNIST images in MNIST's .gz format."""
+    return MINI_MNIST
+
+
+@pytest.fixture(scope="session")
+def mnist_spec() -> MnistSpec:
+    return MnistSpec(MINI_MNIST, dev_size=100)
+
+
+@pytest.fixture(scope="session")
+def tiny_config() -> dict:
+    return yaml.safe_load(TINY_CONFIG.read_text())
+
+
+def copy_workflow(destination: Path) -> Path:
+    """A copy of the workflow (not of results/) in `destination`, so a test run is isolated."""
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        target = destination / name
+        if source.is_dir():
+            shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run snakemake in `workdir` on the tiny config; returns the finished process."""
+    env = {**os.environ, "PYTHONPATH": str(workdir)}
+    command = [sys.executable, "-m", "snakemake", *args, "--configfile", str(workdir / "tests/data/tiny.yaml")]
+    process = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and process.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{process.stdout[-4000:]}\n{process.stderr[-6000:]}")
+    return process
+
+
+@pytest.fixture
+def workflow_dir(tmp_path: Path) -> Path:
+    """An isolated copy of the workflow to run Snakemake in."""
+    return copy_workflow(tmp_path / "workflow")
