@@ -14,6 +14,7 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
+include: "rules/attack.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
 

@@ -11,12 +11,23 @@ import numpy as np
 import pandas as pd
 
 from bgbias import __version__
+from bgbias.attacks import Attack, CWSpec, attack_summary, make_adversarial_set, set_attack
 from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset, make_test_dataset
 from bgbias.evaluation import evaluate_model
+from bgbias.forgetting import (
+    attack_markdown,
+    attack_table,
+    evaluate_on_sets,
+    fine_tune_on_set,
+    forgetting_figure,
+    forgetting_markdown,
+    forgetting_table,
+)
+from bgbias.grey import make_grey_dataset
 from bgbias.mnist import fetch_mnist
 from bgbias.models import load_checkpoint, save_checkpoint
 from bgbias.plots import confusion_figure, save_figure, training_figure
-from bgbias.storage import atomic_path, read_split
+from bgbias.storage import SPLITS, atomic_path, read_split
 from bgbias.training import TrainSpec, resolve_device, train_classifier, write_history
 
 log = logging.getLogger("bgbias")
@@ -115,3 +126,71 @@ def write_manifest(output: Path, inputs: list[str]) -> None:
     with atomic_path(Path(output)) as partial:
         partial.write_text("\n".join(lines) + "\n")
     log.info("%d outputs listed in %s", len(lines), output)
+
+
+def build_grey(output: Path, raw_dir: Path, data: dict, seed: int) -> None:
+    """Grey MNIST (train/dev split as for the coloured data, official test split) for the adversarial experiments."""
+    make_grey_dataset(Path(output), mnist_spec(raw_dir, data), seed, data)
+    log.info("wrote %s", output)
+
+
+def attack(model: Path, grey: Path, output: Path, name: str, adversarial: dict, device: str, seed: int) -> None:
+    """The adversarial set `name` (e.g. fgsm-0.1, cw-5) of the grey model on the grey dataset."""
+    net, _ = load_checkpoint(Path(model), in_channels=1)
+    cw = CWSpec(adversarial["cw_steps"], adversarial["cw_lr"], adversarial["cw_kappa"], adversarial["cw_abort_early"])
+    sizes = {split: adversarial[f"{split}_size"] for split in SPLITS}
+    where = resolve_device(device)
+    log.info("attack %s on %s, attacked images per split %s, on %s", name, grey, sizes, where)
+    make_adversarial_set(
+        Path(output), net, Path(grey), Attack.parse(name), cw, sizes, adversarial["batch_size"], seed, where,
+        {"adversarial": adversarial, "attack": name},
+    )
+
+
+def fine_tune_adversarial(
+    base: Path, data: Path, model: Path, history: Path, fine_tune: dict, device: str, seed: int
+) -> None:
+    """Fine-tune the grey model `base` on the training split of the adversarial set `data`."""
+    net, _ = load_checkpoint(Path(base), in_channels=1)
+    where = resolve_device(device)
+    log.info("fine-tuning %s on %s on %s", base, data, where)
+    epochs = fine_tune_on_set(net, Path(data), TrainSpec(**fine_tune), seed, where)
+    write_history(Path(history), epochs)
+    save_checkpoint(
+        Path(model), net.cpu(), {"config": {"fine_tune": fine_tune}, "seed": seed, "data": str(data), "base": str(base)}
+    )
+
+
+def evaluate_adversarial(model: Path, clean: Path, sets: list[Path], output: Path, name: str, device: str, seed: int) -> None:
+    """Accuracy of a grey model on the clean test split and on every adversarial test set, as JSON."""
+    net, _ = load_checkpoint(Path(model), in_channels=1)
+    accuracy = evaluate_on_sets(net, Path(clean), {set_attack(path).name: Path(path) for path in sets}, resolve_device(device))
+    log.info("%s: %s", name, ", ".join(f"{k} {v:.4f}" for k, v in accuracy.items()))
+    write_json(Path(output), {"model": name, "seed": seed, "accuracy": accuracy, "bgbias_version": __version__})
+
+
+def write_table(table: pd.DataFrame, markdown: str, csv: Path, md: Path) -> None:
+    """A table as CSV and its Markdown form, atomically."""
+    with atomic_path(Path(csv)) as partial:
+        table.to_csv(partial, index=False)
+    with atomic_path(Path(md)) as partial:
+        partial.write_text(markdown)
+
+
+def forgetting_tables(evaluations: list[Path], csv: Path, md: Path) -> None:
+    """The forgetting table (every grey / fine-tuned model on clean and adversarial test sets) as CSV and Markdown."""
+    table = forgetting_table([json.loads(Path(path).read_text()) for path in evaluations])
+    write_table(table, forgetting_markdown(table), csv, md)
+    log.info("forgetting table: %d rows", len(table))
+
+
+def attack_tables(sets: list[Path], csv: Path, md: Path) -> None:
+    """Success rate and perturbation sizes of every adversarial set, per split, as CSV and Markdown."""
+    table = attack_table([attack_summary(Path(path)) for path in sets])
+    write_table(table, attack_markdown(table), csv, md)
+    log.info("attack table: %d rows", len(table))
+
+
+def plot_forgetting(table: Path, png: Path) -> None:
+    """Clean accuracy before and after adversarial fine-tuning, per attack strength."""
+    save_figure(forgetting_figure(pd.read_csv(table)), Path(png))

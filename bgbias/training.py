@@ -52,15 +52,15 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 def image_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 images (N, 28, 28) or (N, 28, 28, 3) as a uint8 (N, C, 28, 28) tensor on `device`."""
+    """Images (N, 28, 28) or (N, 28, 28, 3), uint8 or float in [0, 1], as an (N, C, 28, 28) tensor on `device`."""
     tensor = torch.from_numpy(np.ascontiguousarray(images))
     tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
     return tensor.contiguous().to(device)
 
 
 def to_unit(batch: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels to float in [0, 1]."""
-    return batch.float().div_(255.0)
+    """uint8 pixels to float in [0, 1]; float pixels (adversarial images) are already in [0, 1]."""
+    return batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
 
 
 def evaluate_loss(model: LeNet, images: torch.Tensor, labels: torch.Tensor) -> EpochResult:

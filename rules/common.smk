@@ -1,8 +1,10 @@
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
+from bgbias.attacks import attack_names
 from bgbias.config import ConfigError, validate_config
 from bgbias.mnist import MNIST_MD5
 
@@ -50,8 +52,39 @@ def gpu_count():
     return 1 if config["device"] == "cuda" else 0
 
 
+ATTACKS = attack_names(config["adversarial"])
+ADVERSARIAL_MODELS = ["grey", *ATTACKS]
+ADVERSARIAL_TARGETS = [
+    "results/tables/forgetting.csv",
+    "results/tables/forgetting.md",
+    "results/tables/attacks.csv",
+    "results/tables/attacks.md",
+    "results/figures/forgetting.png",
+]
+
+
+def one_of(names):
+    """A wildcard pattern matching exactly one of `names`."""
+    return "|".join(re.escape(name) for name in names)
+
+
+def grey_params():
+    """The config slice the grey MNIST dataset depends on."""
+    return {"mnist": {k: v for k, v in config["mnist"].items() if k != "mirror"}}
+
+
+def attack_params():
+    """The config slice an adversarial set depends on (not the lists of strengths, not the training)."""
+    return {
+        k: v
+        for k, v in config["adversarial"].items()
+        if k not in ("fgsm_epsilons", "cw_c", "train", "fine_tune")
+    }
+
+
 def all_targets():
     return [
+        *ADVERSARIAL_TARGETS,
         *expand("results/s{seed}/models/{model}.pt", seed=SEEDS, model=MODELS),
         *expand("results/s{seed}/figures/training/{model}.png", seed=SEEDS, model=MODELS),
         *expand(

@@ -1,0 +1,65 @@
+"""Standard grey MNIST as an HDF5 dataset: what the grey LeNet of the adversarial experiments learns.
+
+The file follows the HDF5 contract of the coloured datasets as far as it applies to grey
+images: groups `train` and `dev` (the official training split, cut by the same seeded
+`train_dev_split` as the coloured data) and `test` (the official test split), each with
+`images` (N, 28, 28) uint8 (one channel, so no colour axis), `labels` (N,) int64,
+`source_index` (N,) int64 (index in the official split), `bg_color` (N, 3) int16 =
+(0, 0, 0) (MNIST's background is black) and `bg_mode` (N,) = b"grey". The file attributes
+hold the config slice, the seed and the bgbias version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from bgbias.datasets import MODE_DTYPE, MnistSpec
+from bgbias.mnist import Split
+from bgbias.storage import COMPRESSION, ColoredSplit, atomic_path, write_attributes
+
+GREY_MODE = "grey"
+CHUNK_IMAGES = 1024
+
+
+def grey_split(split: Split) -> ColoredSplit:
+    """The grey digits of `split` with the contract's background fields (black, mode `grey`)."""
+    count = len(split)
+    return ColoredSplit(
+        split.images,
+        split.labels,
+        split.source_index,
+        np.zeros((count, 3), np.int16),
+        np.full(count, GREY_MODE.encode(), dtype=MODE_DTYPE),
+    )
+
+
+def write_group(handle: h5py.File, name: str, fields: dict[str, np.ndarray]) -> None:
+    """Group `name` with one compressed dataset per field, chunked `CHUNK_IMAGES` rows at a time."""
+    group = handle.create_group(name)
+    for field, values in fields.items():
+        chunks = (min(max(len(values), 1), CHUNK_IMAGES), *values.shape[1:])
+        group.create_dataset(field, data=values, chunks=chunks, **COMPRESSION)
+
+
+def split_fields(split: ColoredSplit) -> dict[str, np.ndarray]:
+    """The contract's five fields of `split`, by name."""
+    return {
+        "images": split.images,
+        "labels": split.labels,
+        "source_index": split.source_index,
+        "bg_color": split.bg_color,
+        "bg_mode": split.bg_mode,
+    }
+
+
+def make_grey_dataset(path: Path, mnist: MnistSpec, seed: int, config_slice: dict) -> None:
+    """Grey MNIST with `train`, `dev` (seeded split of the official training images) and `test` groups."""
+    train, dev = mnist.train_dev(seed)
+    with atomic_path(Path(path)) as partial:
+        with h5py.File(partial, "w") as handle:
+            write_attributes(handle, config_slice, seed)
+            for name, split in (("train", train), ("dev", dev), ("test", mnist.test())):
+                write_group(handle, name, split_fields(grey_split(split)))

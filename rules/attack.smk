@@ -1,0 +1,173 @@
+rule grey_dataset:
+    input:
+        mnist=MNIST_FILES,
+        code=library("grey", "datasets", "mnist", "storage"),
+    output:
+        "results/s{seed}/adversarial/datasets/grey.h5",
+    params:
+        data=grey_params(),
+    resources:
+        mem_mb=1000,
+    log:
+        "results/logs/s{seed}/adversarial/datasets/grey.log",
+    benchmark:
+        "results/benchmarks/s{seed}/adversarial/datasets/grey.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/grey_dataset.py"
+
+
+rule train_grey:
+    input:
+        data="results/s{seed}/adversarial/datasets/grey.h5",
+        code=library("training", "models", "storage"),
+    output:
+        model="results/s{seed}/adversarial/models/grey.pt",
+        history="results/s{seed}/adversarial/models/grey.csv",
+    params:
+        train=config["adversarial"]["train"],
+        device=config["device"],
+    threads: 2
+    resources:
+        gpu=gpu_count(),
+        mem_mb=2000,
+        runtime=60,
+    log:
+        "results/logs/s{seed}/adversarial/models/grey.log",
+    benchmark:
+        "results/benchmarks/s{seed}/adversarial/models/grey.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/train_base.py"
+
+
+rule attack:
+    input:
+        model="results/s{seed}/adversarial/models/grey.pt",
+        grey="results/s{seed}/adversarial/datasets/grey.h5",
+        code=library("attacks", "grey", "models", "storage", "training"),
+    output:
+        "results/s{seed}/adversarial/sets/{attack}.h5",
+    params:
+        adversarial=attack_params(),
+        device=config["device"],
+    wildcard_constraints:
+        attack=one_of(ATTACKS),
+    threads: 2
+    resources:
+        gpu=gpu_count(),
+        mem_mb=3000,
+        runtime=240,
+    log:
+        "results/logs/s{seed}/adversarial/sets/{attack}.log",
+    benchmark:
+        "results/benchmarks/s{seed}/adversarial/sets/{attack}.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/attack.py"
+
+
+rule adversarial_finetune:
+    input:
+        base="results/s{seed}/adversarial/models/grey.pt",
+        data="results/s{seed}/adversarial/sets/{attack}.h5",
+        code=library("forgetting", "training", "models", "storage"),
+    output:
+        model="results/s{seed}/adversarial/models/{attack}.pt",
+        history="results/s{seed}/adversarial/models/{attack}.csv",
+    params:
+        fine_tune=config["adversarial"]["fine_tune"],
+        device=config["device"],
+    wildcard_constraints:
+        attack=one_of(ATTACKS),
+    threads: 2
+    resources:
+        gpu=gpu_count(),
+        mem_mb=2000,
+        runtime=60,
+    log:
+        "results/logs/s{seed}/adversarial/models/{attack}.log",
+    benchmark:
+        "results/benchmarks/s{seed}/adversarial/models/{attack}.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/adversarial_finetune.py"
+
+
+rule evaluate_adversarial:
+    input:
+        model="results/s{seed}/adversarial/models/{model}.pt",
+        clean="results/s{seed}/adversarial/datasets/grey.h5",
+        sets=expand("results/s{{seed}}/adversarial/sets/{attack}.h5", attack=ATTACKS),
+        code=library("forgetting", "attacks", "evaluation", "models", "storage"),
+    output:
+        "results/s{seed}/adversarial/eval/{model}.json",
+    params:
+        device=config["device"],
+    wildcard_constraints:
+        model=one_of(ADVERSARIAL_MODELS),
+    threads: 1
+    resources:
+        mem_mb=1500,
+    log:
+        "results/logs/s{seed}/adversarial/eval/{model}.log",
+    benchmark:
+        "results/benchmarks/s{seed}/adversarial/eval/{model}.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/evaluate_adversarial.py"
+
+
+rule forgetting_table:
+    input:
+        evaluations=expand("results/s{seed}/adversarial/eval/{model}.json", seed=SEEDS, model=ADVERSARIAL_MODELS),
+        code=library("forgetting"),
+    output:
+        csv="results/tables/forgetting.csv",
+        md="results/tables/forgetting.md",
+    log:
+        "results/logs/tables/forgetting.log",
+    benchmark:
+        "results/benchmarks/tables/forgetting.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/forgetting_table.py"
+
+
+rule attack_table:
+    input:
+        sets=expand("results/s{seed}/adversarial/sets/{attack}.h5", seed=SEEDS, attack=ATTACKS),
+        code=library("forgetting", "attacks"),
+    output:
+        csv="results/tables/attacks.csv",
+        md="results/tables/attacks.md",
+    log:
+        "results/logs/tables/attacks.log",
+    benchmark:
+        "results/benchmarks/tables/attacks.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/attack_table.py"
+
+
+rule forgetting_figure:
+    input:
+        table="results/tables/forgetting.csv",
+        code=library("forgetting", "plots"),
+    output:
+        "results/figures/forgetting.png",
+    log:
+        "results/logs/figures/forgetting.log",
+    benchmark:
+        "results/benchmarks/figures/forgetting.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/forgetting_figure.py"
