@@ -52,3 +52,31 @@ def training_figure(history: pd.DataFrame, title: str) -> plt.Figure:
     accuracy_axes.set_ylabel("accuracy")
     figure.suptitle(title)
     return figure
+
+
+def table_heatmap(mean: pd.DataFrame, title: str, colorbar_label: str = "accuracy") -> plt.Figure:
+    """Heatmap of a models x columns table of accuracies, values written in the cells."""
+    values = mean.to_numpy(dtype=float)
+    figure, axes = plt.subplots(figsize=(1.0 + 0.9 * values.shape[1], 1.2 + 0.45 * values.shape[0]))
+    image = axes.imshow(values, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    for (row, column), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            axes.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    axes.set_xticks(range(values.shape[1]), mean.columns, rotation=45, ha="right")
+    axes.set_yticks(range(values.shape[0]), mean.index)
+    axes.set_title(title)
+    figure.colorbar(image, ax=axes, label=colorbar_label)
+    return figure
+
+
+def fraction_figure(fractions: pd.DataFrame, test_sets: list[str]) -> plt.Figure:
+    """Accuracy versus the fraction of augmented biased images, one line per augment mode, a panel per test set."""
+    figure, panels = plt.subplots(1, len(test_sets), figsize=(4.2 * len(test_sets), 3.8), squeeze=False)
+    for axes, test_set in zip(panels[0], test_sets):
+        for augment, rows in fractions.groupby("augment", sort=False):
+            axes.plot(rows["fraction"], rows[test_set], marker="o", label=augment)
+        axes.set(xscale="log", xlabel="fraction of biased images augmented", ylabel="accuracy",
+                 title=f"test set: {test_set}", ylim=(0, 1.02))
+        axes.grid(alpha=0.3)
+    panels[0][0].legend(title="augment mode")
+    return figure

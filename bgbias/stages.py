@@ -9,14 +9,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from bgbias import __version__
 from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset, make_test_dataset
 from bgbias.evaluation import evaluate_model
 from bgbias.mnist import fetch_mnist
+from bgbias.pairs import read_paired_split
+from bgbias.paired_training import PairedSpec, paired_fine_tune
 from bgbias.models import load_checkpoint, save_checkpoint
-from bgbias.plots import confusion_figure, save_figure, training_figure
+from bgbias.plots import confusion_figure, fraction_figure, save_figure, table_heatmap, training_figure
 from bgbias.storage import atomic_path, read_split
+from bgbias.tables import (
+    accuracy_table, fraction_table, load_metrics, per_colour_table, to_csv_with_std, to_markdown,
+)
 from bgbias.training import TrainSpec, resolve_device, train_classifier, write_history
 
 log = logging.getLogger("bgbias")
@@ -71,8 +77,9 @@ def build_test(output: Path, raw_dir: Path, data: dict, mode: str, seed: int) ->
     log.info("wrote %s", output)
 
 
-def train_base(data: Path, model: Path, history: Path, train: dict, device: str, seed: int) -> None:
+def train_base(data: Path, model: Path, history: Path, train: dict, device: str, seed: int, threads: int = 1) -> None:
     """Train a LeNet on the train split of `data`, early stopping on its dev split."""
+    torch.set_num_threads(threads)
     train_split, dev_split = read_split(data, "train"), read_split(data, "dev")
     where = resolve_device(device)
     log.info("training on %d images (%d dev) on %s", len(train_split), len(dev_split), where)
@@ -83,15 +90,50 @@ def train_base(data: Path, model: Path, history: Path, train: dict, device: str,
     save_checkpoint(Path(model), net.cpu(), {"config": {"train": train}, "seed": seed, "data": str(data)})
 
 
-def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: str) -> None:
+def paired_spec(paired: dict) -> PairedSpec:
+    """The paired-training settings of a `paired` config slice."""
+    train = TrainSpec(**{key: paired[key] for key in TrainSpec.__dataclass_fields__})
+    return PairedSpec(train, paired["method"], paired["target"], paired["reg"], paired["pick"])
+
+
+def paired_train(
+    base: Path, data: Path, model: Path, history: Path, paired: dict, device: str, seed: int, threads: int = 1
+) -> None:
+    """Fine-tune the base model on the (x, x') pairs of a paired dataset."""
+    torch.set_num_threads(threads)
+    spec = paired_spec(paired)
+    net, meta = load_checkpoint(Path(base), in_channels=3)
+    train_split, dev_split = read_paired_split(data, "train"), read_paired_split(data, "dev")
+    where = resolve_device(device)
+    log.info(
+        "paired fine-tuning of %s on %s: %d pairs (%d augmented, K=%d), %s on %s",
+        base, data, len(train_split), int((train_split.alt_index >= 0).sum()), train_split.copies, spec, where,
+    )
+    epochs = paired_fine_tune(net, train_split, dev_split, spec, seed, where)
+    write_history(Path(history), epochs)
+    save_checkpoint(
+        Path(model), net.cpu(), {"config": {"paired": paired, "base": meta.get("config")}, "seed": seed, "data": str(data)}
+    )
+
+
+def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: str, threads: int = 1) -> None:
     """All metrics of a model on the test split of `data`, as JSON."""
+    torch.set_num_threads(threads)
     net, meta = load_checkpoint(Path(model), in_channels=3)
     split = read_split(data, "test")
     result = evaluate_model(net, split, np.asarray(color_pool), resolve_device(device))
     log.info("%s on %s: accuracy %.4f", model, data, result["accuracy"])
     write_json(
         Path(output),
-        {**result, "model": str(model), "test_set": str(data), "seed": meta.get("seed"), "bgbias_version": __version__},
+        {
+            **result,
+            "model": str(model),
+            "model_name": Path(model).stem,
+            "test_set": str(data),
+            "test_set_name": Path(data).stem,
+            "seed": meta.get("seed"),
+            "bgbias_version": __version__,
+        },
     )
 
 
@@ -107,6 +149,41 @@ def plot_confusion(metrics: Path, png: Path, csv: Path, title: str) -> None:
 def plot_training(history: Path, png: Path, title: str) -> None:
     """Training curve of a per-epoch CSV log."""
     save_figure(training_figure(pd.read_csv(history), title), Path(png))
+
+
+def write_table(mean: pd.DataFrame, std: pd.DataFrame, csv: Path, markdown: Path) -> None:
+    """A table as CSV (with std columns for several seeds) and Markdown (mean ± std)."""
+    with atomic_path(Path(csv)) as partial:
+        to_csv_with_std(mean, std).to_csv(partial, float_format="%.4f")
+    with atomic_path(Path(markdown)) as partial:
+        partial.write_text(to_markdown(mean, std))
+
+
+def accuracy_tables(metrics: list[str], test_sets: list[str], csv: Path, markdown: Path, png: Path) -> None:
+    """Models x test sets accuracy table and heatmap."""
+    mean, std = accuracy_table(load_metrics(metrics), test_sets)
+    write_table(mean, std, csv, markdown)
+    save_figure(table_heatmap(mean, "accuracy: models x test sets"), Path(png))
+
+
+def per_colour_tables(
+    metrics: list[str], color_pool: list, pool_test_set: str | None, colour_tests: list[str], csv: Path, markdown: Path, png: Path
+) -> None:
+    """Models x background colours accuracy table and heatmap."""
+    mean, std = per_colour_table(load_metrics(metrics), color_pool, pool_test_set, colour_tests)
+    write_table(mean, std, csv, markdown)
+    save_figure(table_heatmap(mean, "accuracy per background colour"), Path(png))
+
+
+def fraction_tables(metrics: list[str], test_sets: list[str], csv: Path, markdown: Path, png: Path) -> None:
+    """Accuracy versus augment fraction for each augment mode: table and figure."""
+    mean, _ = accuracy_table(load_metrics(metrics), test_sets)
+    fractions = fraction_table(mean)
+    with atomic_path(Path(csv)) as partial:
+        fractions.to_csv(partial, index=False, float_format="%.4f")
+    with atomic_path(Path(markdown)) as partial:
+        partial.write_text(fractions.to_markdown(index=False, floatfmt=".3f") + "\n")
+    save_figure(fraction_figure(fractions, [t for t in test_sets if t in fractions.columns]), Path(png))
 
 
 def write_manifest(output: Path, inputs: list[str]) -> None:

@@ -1,3 +1,4 @@
+import re
 import sys
 from pathlib import Path
 
@@ -22,8 +23,25 @@ def slug(mode):
     return mode.replace(":", "-").replace(",", "_")
 
 
+def fraction_tag(fraction):
+    """How an augment fraction appears in file names (1.0 -> 1, 0.05 -> 0.05)."""
+    return f"{fraction:g}"
+
+
 TEST_SETS = {slug(mode): mode for mode in [*config["test_modes"], *config["colour_tests"]]}
-MODELS = ["base"]
+COLOUR_TESTS = [slug(mode) for mode in config["colour_tests"]]
+POOL_TEST_SET = "pool" if "pool" in TEST_SETS else None
+AUGMENTS = {slug(mode): mode for mode in config["paired"]["augment_modes"]}
+FRACTIONS = {fraction_tag(f): f for f in config["paired"]["augment_fractions"]}
+PAIRED_MODELS = [f"paired-{augment}-f{fraction}" for augment in AUGMENTS for fraction in FRACTIONS]
+MODELS = ["base", *PAIRED_MODELS]
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    augment="|".join(AUGMENTS) or "none",
+    fraction="|".join(map(re.escape, FRACTIONS)) or "none",
+    test_set="|".join(TEST_SETS) or "none",
 
 
 def library(*modules):
@@ -45,6 +63,19 @@ def dataset_params():
     }
 
 
+def paired_train_params():
+    """The paired config slice that paired training depends on (not the grid lists or K)."""
+    grid = ("augment_modes", "augment_fractions", "copies")
+    return {key: value for key, value in config["paired"].items() if key not in grid}
+
+
+def eval_metrics(test_sets=None):
+    """Metrics JSONs of every (seed, model, test set), or only of `test_sets`."""
+    return expand(
+        "results/s{seed}/eval/{model}/{test_set}.json", seed=SEEDS, model=MODELS, test_set=test_sets or TEST_SETS
+    )
+
+
 def gpu_count():
     """GPUs a training job asks for: one when the config asks for CUDA."""
     return 1 if config["device"] == "cuda" else 0
@@ -52,6 +83,10 @@ def gpu_count():
 
 def all_targets():
     return [
+        "results/tables/accuracy.md",
+        "results/tables/per_colour.md",
+        "results/tables/fractions.md",
+        "docs/reproduction.md",
         *expand("results/s{seed}/models/{model}.pt", seed=SEEDS, model=MODELS),
         *expand("results/s{seed}/figures/training/{model}.png", seed=SEEDS, model=MODELS),
         *expand(
