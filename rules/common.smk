@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
-from bgbias.config import ConfigError, validate_config
+from bgbias.config import ConfigError, data_slice, paired_train_slice, validate_config
 from bgbias.mnist import MNIST_MD5
 
 try:
@@ -55,18 +55,12 @@ def test_mode(wildcards):
 
 def dataset_params():
     """The config slice every coloured dataset depends on."""
-    return {
-        "mnist": {k: v for k, v in config["mnist"].items() if k != "mirror"},
-        "color_pool": config["color_pool"],
-        "foreground": config["foreground"],
-        "modes": config["modes"],
-    }
+    return data_slice(config)
 
 
 def paired_train_params():
     """The paired config slice that paired training depends on (not the grid lists or K)."""
-    grid = ("augment_modes", "augment_fractions", "copies")
-    return {key: value for key, value in config["paired"].items() if key not in grid}
+    return paired_train_slice(config)
 
 
 def eval_metrics(test_sets=None):
