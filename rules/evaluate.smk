@@ -8,7 +8,7 @@ rule evaluate:
     params:
         color_pool=config["color_pool"],
         device=config["device"],
-    threads: 1
+    threads: config["threads"]
     resources:
         mem_mb=1500,
     log:

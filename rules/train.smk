@@ -8,7 +8,7 @@ rule train_base:
     params:
         train=config["train"],
         device=config["device"],
-    threads: 2
+    threads: config["threads"]
     resources:
         gpu=gpu_count(),
         mem_mb=3000,
@@ -34,7 +34,7 @@ rule paired_train:
     params:
         paired=paired_train_params(),
         device=config["device"],
-    threads: 2
+    threads: config["threads"]
     resources:
         gpu=gpu_count(),
         mem_mb=4000,
