@@ -22,7 +22,20 @@ def slug(mode):
     return mode.replace(":", "-").replace(",", "_")
 
 
+def fraction_tag(fraction):
+    """An augment fraction as it appears in file names (1.0 -> 1, 0.25 -> 0.25)."""
+    return f"{fraction:g}"
+
+
 TEST_SETS = {slug(mode): mode for mode in [*config["test_modes"], *config["colour_tests"]]}
+AUGMENTS = {slug(mode): mode for mode in config["paired"]["augment_modes"]}
+FRACTIONS = {fraction_tag(fraction): fraction for fraction in config["paired"]["augment_fractions"]}
+if len(FRACTIONS) < len(config["paired"]["augment_fractions"]):
+    raise WorkflowError(
+        f"paired.augment_fractions {config['paired']['augment_fractions']} has values equal to 6 significant digits"
+    )
+PAIRED_SETS = [f"{augment}-f{fraction}" for augment in AUGMENTS for fraction in FRACTIONS]
+DATASETS = ["biased", *(f"test/{name}" for name in TEST_SETS), *(f"paired/{name}" for name in PAIRED_SETS)]
 MODELS = ["base"]
 
 
@@ -33,6 +46,14 @@ def library(*modules):
 
 def test_mode(wildcards):
     return TEST_SETS[wildcards.test_set]
+
+
+def augment_mode(wildcards):
+    return AUGMENTS[wildcards.augment]
+
+
+def augment_fraction(wildcards):
+    return FRACTIONS[wildcards.fraction]
 
 
 def dataset_params():
@@ -52,6 +73,8 @@ def gpu_count():
 
 def all_targets():
     return [
+        *expand("results/s{seed}/datasets/paired/{paired}.h5", seed=SEEDS, paired=PAIRED_SETS),
+        *expand("results/s{seed}/figures/samples/{dataset}.png", seed=SEEDS, dataset=DATASETS),
         *expand("results/s{seed}/models/{model}.pt", seed=SEEDS, model=MODELS),
         *expand("results/s{seed}/figures/training/{model}.png", seed=SEEDS, model=MODELS),
         *expand(
