@@ -91,11 +91,15 @@ class ChunkWriter:
         self.rows = dataset.chunks[0]
         self.limit = 4 * threads
         self.position = 0
+        self.appended = 0
         self.leftover = np.empty((0, *dataset.shape[1:]), dataset.dtype)
         self.pending: deque[tuple[int, Future]] = deque()
 
     def append(self, rows: np.ndarray) -> None:
         """Queue `rows` (following the rows appended before) for compression and writing."""
+        self.appended += len(rows)
+        if self.appended > len(self.dataset):
+            raise ValueError(f"{self.dataset.name}: {self.appended} rows appended, only {len(self.dataset)} fit")
         rows = np.concatenate([self.leftover, rows]) if len(self.leftover) else rows
         full = len(rows) - len(rows) % self.rows
         for start in range(0, full, self.rows):
@@ -121,8 +125,8 @@ class ChunkWriter:
             padded[: len(self.leftover)] = self.leftover
             self.submit(padded)
         self.drain(0)
-        if self.position < len(self.dataset):
-            raise ValueError(f"{self.dataset.name}: {self.position} rows written, {len(self.dataset)} expected")
+        if self.appended < len(self.dataset):
+            raise ValueError(f"{self.dataset.name}: {self.appended} rows written, {len(self.dataset)} expected")
 
 
 @contextmanager
