@@ -14,12 +14,14 @@ import torch
 from bgbias import __version__
 from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset, make_test_dataset
 from bgbias.evaluation import evaluate_model
-from bgbias.mnist import fetch_mnist
-from bgbias.pairs import read_paired_split
-from bgbias.paired_training import PairedSpec, paired_fine_tune
+from bgbias.mnist import fetch_mnist, load_split
 from bgbias.models import load_checkpoint, save_checkpoint
-from bgbias.plots import confusion_figure, fraction_figure, save_figure, table_heatmap, training_figure
-from bgbias.storage import atomic_path, read_split
+from bgbias.paired_training import PairedSpec, paired_fine_tune
+from bgbias.pairs import PairSpec, make_paired_dataset, read_alt_index, read_paired_split, read_versions
+from bgbias.plots import (
+    SamplePanel, confusion_figure, fraction_figure, sample_grid_figure, save_figure, table_heatmap, training_figure,
+)
+from bgbias.storage import SPLITS, atomic_path, open_dataset, read_attributes, read_split
 from bgbias.tables import (
     accuracy_table, fraction_table, load_metrics, per_colour_table, to_csv_with_std, to_markdown,
 )
@@ -64,17 +66,90 @@ def fetch(raw_dir: Path, mirror: str | None, md5: dict[str, str]) -> None:
         log.info("verified %s", path)
 
 
-def build_biased(output: Path, raw_dir: Path, data: dict, bias: dict, seed: int) -> None:
+def build_biased(output: Path, raw_dir: Path, data: dict, bias: dict, seed: int, threads: int = 1) -> None:
     """The biased train/dev dataset of the initial setup."""
     spec = BiasSpec(bias["mode"], tuple(bias["biased_digits"]), bias["unbiased_mode"], bias["correlation"])
-    make_biased_dataset(Path(output), mnist_spec(raw_dir, data), spec, color_spec(data), seed, {**data, "bias": bias})
+    make_biased_dataset(
+        Path(output), mnist_spec(raw_dir, data), spec, color_spec(data), seed, {**data, "bias": bias}, threads
+    )
     log.info("wrote %s", output)
 
 
-def build_test(output: Path, raw_dir: Path, data: dict, mode: str, seed: int) -> None:
+def build_test(output: Path, raw_dir: Path, data: dict, mode: str, seed: int, threads: int = 1) -> None:
     """A test set on backgrounds of `mode`."""
-    make_test_dataset(Path(output), mnist_spec(raw_dir, data), mode, color_spec(data), seed, {**data, "mode": mode})
+    make_test_dataset(
+        Path(output), mnist_spec(raw_dir, data), mode, color_spec(data), seed, {**data, "mode": mode}, threads
+    )
     log.info("wrote %s", output)
+
+
+def build_paired(
+    output: Path,
+    biased: Path,
+    raw_dir: Path,
+    data: dict,
+    mode: str,
+    fraction: float,
+    copies: int,
+    seed: int,
+    threads: int = 1,
+) -> None:
+    """The paired dataset of a biased dataset: `copies` versions of `fraction` of the biased images, on `mode`."""
+    spec = PairSpec(mode, fraction, copies)
+    grey = load_split(Path(raw_dir), "train", data["mnist"].get("train_size"))
+    make_paired_dataset(Path(output), Path(biased), grey, spec, color_spec(data), seed, data, threads)
+    log.info("wrote %s", output)
+
+
+def describe_dataset(config: dict) -> str:
+    """A one-line caption of a dataset file's recorded config slice."""
+    if "paired" in config:
+        paired = config["paired"]
+        return (
+            f"paired: {paired['copies']} versions on {paired['augment_mode']} for "
+            f"{100 * paired['augment_fraction']:g}% of the biased digits' images"
+        )
+    if "bias" in config:
+        bias = config["bias"]
+        digits = {"none": "none", "all": "all", "partial": ",".join(map(str, bias["biased_digits"]))}[bias["mode"]]
+        return f"biased digits {digits} on their pool colour (rho {bias['correlation']:g}), others {bias['unbiased_mode']}"
+    return f"test set on {config['mode']}"
+
+
+def plot_samples(data: Path, png: Path, per_digit: int = 4, versions: int = 6) -> None:
+    """Sample grid of a dataset file: the first `per_digit` images of each digit per split, captioned with
+    their background mode; for a paired file also one augmented training image per digit with its first
+    `versions` versions."""
+    data = Path(data)
+    attributes = read_attributes(data)
+    with open_dataset(data) as handle:
+        splits = [name for name in SPLITS if name in handle]
+        paired = "alt_index" in handle.get("train", {})
+    panels = []
+    for name in splits:
+        split = read_split(data, name)
+        rows = [np.flatnonzero(split.labels == digit)[:per_digit] for digit in range(10)]
+        captions = [[mode.decode() for mode in split.bg_mode[r]] for r in rows]
+        panels.append(SamplePanel(name, [f"digit {d}" for d in range(10)], [split.images[r] for r in rows], captions))
+    if paired:
+        panels.append(pairs_panel(data, versions))
+    title = f"{data.parent.name}/{data.stem} (seed {attributes['seed']}): {describe_dataset(attributes['config'])}"
+    save_figure(sample_grid_figure(panels, title), Path(png))
+
+
+def pairs_panel(data: Path, versions: int) -> SamplePanel:
+    """One augmented training image per digit (where there is one) followed by its first `versions` versions."""
+    base = read_split(data, "train")
+    alt_index = read_alt_index(data, "train")
+    chosen = [np.flatnonzero((base.labels == digit) & (alt_index >= 0))[:1] for digit in range(10)]
+    shown = np.concatenate(chosen)
+    images, modes = read_versions(data, "train", alt_index[shown], versions)
+    return SamplePanel(
+        "train pairs: x, then versions x'",
+        [f"digit {base.labels[row]}" for row in shown],
+        [np.concatenate([base.images[[row]], images[i]]) for i, row in enumerate(shown)],
+        [[m.decode() for m in (base.bg_mode[row], *modes[i])] for i, row in enumerate(shown)],
+    )
 
 
 def train_base(data: Path, model: Path, history: Path, train: dict, device: str, seed: int, threads: int = 1) -> None:

@@ -24,7 +24,7 @@ def slug(mode):
 
 
 def fraction_tag(fraction):
-    """How an augment fraction appears in file names (1.0 -> 1, 0.05 -> 0.05)."""
+    """An augment fraction as it appears in file names (1.0 -> 1, 0.25 -> 0.25)."""
     return f"{fraction:g}"
 
 
@@ -32,9 +32,14 @@ TEST_SETS = {slug(mode): mode for mode in [*config["test_modes"], *config["colou
 COLOUR_TESTS = [slug(mode) for mode in config["colour_tests"]]
 POOL_TEST_SET = "pool" if "pool" in TEST_SETS else None
 AUGMENTS = {slug(mode): mode for mode in config["paired"]["augment_modes"]}
-FRACTIONS = {fraction_tag(f): f for f in config["paired"]["augment_fractions"]}
-PAIRED_MODELS = [f"paired-{augment}-f{fraction}" for augment in AUGMENTS for fraction in FRACTIONS]
-MODELS = ["base", *PAIRED_MODELS]
+FRACTIONS = {fraction_tag(fraction): fraction for fraction in config["paired"]["augment_fractions"]}
+if len(FRACTIONS) < len(config["paired"]["augment_fractions"]):
+    raise WorkflowError(
+        f"paired.augment_fractions {config['paired']['augment_fractions']} has values equal to 6 significant digits"
+    )
+PAIRED_SETS = [f"{augment}-f{fraction}" for augment in AUGMENTS for fraction in FRACTIONS]
+DATASETS = ["biased", *(f"test/{name}" for name in TEST_SETS), *(f"paired/{name}" for name in PAIRED_SETS)]
+MODELS = ["base", *(f"paired-{name}" for name in PAIRED_SETS)]
 
 
 wildcard_constraints:
@@ -51,6 +56,14 @@ def library(*modules):
 
 def test_mode(wildcards):
     return TEST_SETS[wildcards.test_set]
+
+
+def augment_mode(wildcards):
+    return AUGMENTS[wildcards.augment]
+
+
+def augment_fraction(wildcards):
+    return FRACTIONS[wildcards.fraction]
 
 
 def dataset_params():
@@ -81,6 +94,7 @@ def all_targets():
         "results/tables/per_colour.md",
         "results/tables/fractions.md",
         "docs/reproduction.md",
+        *expand("results/s{seed}/figures/samples/{dataset}.png", seed=SEEDS, dataset=DATASETS),
         *expand("results/s{seed}/models/{model}.pt", seed=SEEDS, model=MODELS),
         *expand("results/s{seed}/figures/training/{model}.png", seed=SEEDS, model=MODELS),
         *expand(
