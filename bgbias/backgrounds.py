@@ -4,12 +4,21 @@ A generator takes the background mask (N, 28, 28) bool (True where the pixel is
 background), a numpy Generator and a `ModeContext`, and returns a `Background`:
 the full (N, 28, 28, 3) uint8 background layer plus, per image, the single
 background colour or -1, -1, -1 when the background is not one colour.
+
+Mode options come from `ModeContext.options` (the config's `modes` block):
+`gaussian_std`, `salt_pepper_fraction`, `salt_pepper_block`, `salt_pepper_base` and
+`crossover_source`. `crossover` takes its backgrounds from `ModeContext.donors`:
+coloured images of the same split with their background masks and colours, and
+for every image being generated its own row among the donors (so that no image
+gets its own background back). The paired-dataset writer passes the split's
+stored images as donors; without donors, `crossover` first paints the split's own
+backgrounds with the `crossover_source` mode (default `pool`) and uses those.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -30,22 +39,53 @@ NAMED_SOLIDS = {
     "half_123": (128, 128, 128),
 }
 NOT_ONE_COLOUR = -1
+MODE_DTYPE = "S32"
+SIZE = 28
+RANDOM_MAX = 224  # random colours stay at or below this per channel, so never white
+STRIP_PERIOD, STRIP_A_ROWS = 5, 2  # strips: rows with row % 5 < 2 get colour A, the others B
+NOISE_CENTRE = 128
+NOISE_HALF_WIDTH = {"noise_weak": 32, "noise_minor": 10}
+MIXTURE = ("pool", "random_pure", "strips", "noise")
+DEFAULT_OPTIONS = {
+    "gaussian_std": 64.0,
+    "salt_pepper_fraction": 0.1,
+    "salt_pepper_block": 2,
+    "salt_pepper_base": "pool",
+    "crossover_source": "pool",
+}
+
+
+@dataclass(frozen=True)
+class Donors:
+    """Images whose backgrounds `crossover` pastes, and where the images being generated sit among them."""
+
+    images: np.ndarray  # (D, 28, 28, 3) uint8 coloured images of the split
+    masks: np.ndarray  # (D, 28, 28) bool, True on their background
+    colors: np.ndarray  # (D, 3) int16, their single background colour or -1
+    own: np.ndarray  # (N,) int64: the row among the donors of each image being generated
 
 
 @dataclass(frozen=True)
 class ModeContext:
-    """What a mode may need besides the mask: the colour pool and mode options."""
+    """What a mode may need besides the mask: the colour pool, mode options and crossover donors."""
 
     pool: np.ndarray = field(default_factory=lambda: DEFAULT_POOL.copy())
     options: dict = field(default_factory=dict)
+    donors: Optional[Donors] = None
+
+    def option(self, name: str):
+        """The value of mode option `name` (its default when the config does not set it)."""
+        return self.options.get(name, DEFAULT_OPTIONS[name])
 
 
 @dataclass(frozen=True)
 class Background:
-    """Background layer (N, 28, 28, 3) uint8 and per-image colour (N, 3) int16 (-1 if not one colour)."""
+    """Background layer (N, 28, 28, 3) uint8, per-image colour (N, 3) int16 (-1 if not one colour)
+    and, for modes that combine others, the mode that made each image's background (N,) bytes."""
 
     pixels: np.ndarray
     colors: np.ndarray
+    modes: Optional[np.ndarray] = None
 
 
 ModeFn = Callable[[np.ndarray, np.random.Generator, ModeContext], Background]
@@ -100,8 +140,23 @@ def generate(mode: str, mask: np.ndarray, rng: np.random.Generator, context: Mod
 
 def fill_colors(count: int, colors: np.ndarray) -> Background:
     """One flat colour per image: `colors` (N, 3) uint8."""
-    pixels = np.broadcast_to(colors[:, None, None, :], (count, 28, 28, 3)).copy()
+    pixels = np.broadcast_to(colors[:, None, None, :], (count, SIZE, SIZE, 3)).copy()
     return Background(pixels, colors.astype(np.int16))
+
+
+def random_colors(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    """Uniform random RGB colours (shape..., 3), each channel 0..RANDOM_MAX."""
+    return rng.integers(0, RANDOM_MAX + 1, size=(*shape, 3), dtype=np.uint8)
+
+
+def not_one_colour(count: int) -> np.ndarray:
+    return np.full((count, 3), NOT_ONE_COLOUR, np.int16)
+
+
+def background_colors(pixels: np.ndarray, mask: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """`candidate` (N, 3) where every background pixel of the image has that colour, else -1."""
+    uniform = ((pixels == candidate[:, None, None, :]).all(-1) | ~mask).all((1, 2))
+    return np.where(uniform[:, None], candidate.astype(np.int16), np.int16(NOT_ONE_COLOUR))
 
 
 @register("pool", "basic", "pure")
@@ -109,3 +164,126 @@ def pool_background(mask: np.ndarray, rng: np.random.Generator, context: ModeCon
     """One colour drawn uniformly from the pool per image."""
     choice = rng.integers(0, len(context.pool), size=mask.shape[0])
     return fill_colors(mask.shape[0], context.pool[choice])
+
+
+@register("random_pure")
+def random_pure_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """One uniform random colour per image, each channel 0..224."""
+    return fill_colors(mask.shape[0], random_colors(rng, mask.shape[0]))
+
+
+@register("strips")
+def strips_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """Horizontal strips: rows with row % 5 < 2 get random colour A, the other rows random colour B."""
+    colors = random_colors(rng, mask.shape[0], 2)
+    a_rows = (np.arange(SIZE) % STRIP_PERIOD < STRIP_A_ROWS)[None, :, None, None]
+    pixels = np.where(a_rows, colors[:, None, None, 0], colors[:, None, None, 1])
+    pixels = np.ascontiguousarray(np.broadcast_to(pixels, (mask.shape[0], SIZE, SIZE, 3)))
+    return Background(pixels, background_colors(pixels, mask, colors[:, 0]))
+
+
+@register("noise")
+def noise_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """Every pixel uniform random RGB 0..255."""
+    pixels = rng.integers(0, 256, size=(*mask.shape, 3), dtype=np.uint8)
+    return Background(pixels, not_one_colour(mask.shape[0]))
+
+
+def uniform_noise(mask: np.ndarray, rng: np.random.Generator, half_width: int) -> Background:
+    """Every pixel uniform in 128 +- half_width per channel."""
+    low, high = NOISE_CENTRE - half_width, NOISE_CENTRE + half_width
+    pixels = rng.integers(low, high + 1, size=(*mask.shape, 3), dtype=np.uint8)
+    return Background(pixels, not_one_colour(mask.shape[0]))
+
+
+@register("noise_weak")
+def noise_weak_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """Uniform noise around 128 with half-width 32."""
+    return uniform_noise(mask, rng, NOISE_HALF_WIDTH["noise_weak"])
+
+
+@register("noise_minor")
+def noise_minor_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """Uniform noise around 128 with half-width 10."""
+    return uniform_noise(mask, rng, NOISE_HALF_WIDTH["noise_minor"])
+
+
+@register("gaussian")
+def gaussian_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """Gaussian noise, mean 128 and std `gaussian_std`, rounded and clipped to 0..255."""
+    noise = rng.standard_normal(size=(*mask.shape, 3), dtype=np.float32)
+    noise *= np.float32(context.option("gaussian_std"))
+    noise += np.float32(NOISE_CENTRE)
+    pixels = np.clip(np.rint(noise, out=noise), 0, 255, out=noise).astype(np.uint8)
+    return Background(pixels, not_one_colour(mask.shape[0]))
+
+
+@register("salt_pepper")
+def salt_pepper_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """A `salt_pepper_base` (pool or random_pure) background with square blocks of `salt_pepper_block`
+    pixels, each hit with probability `salt_pepper_fraction`, set to black or white (equally likely)."""
+    base_mode = context.option("salt_pepper_base")
+    if base_mode not in ("pool", "random_pure"):
+        raise ValueError(f"modes.salt_pepper_base={base_mode!r} is not allowed; allowed: pool, random_pure")
+    base = MODES[base_mode](mask, rng, context)
+    block = int(context.option("salt_pepper_block"))
+    cells = -(-SIZE // block)
+    hit = rng.random((mask.shape[0], cells, cells)) < context.option("salt_pepper_fraction")
+    white = rng.integers(0, 2, size=hit.shape, dtype=np.uint8).astype(bool)
+    hit, white = blocks_to_pixels(hit, block), blocks_to_pixels(white, block)
+    pixels = np.where(hit[..., None], np.where(white, np.uint8(255), np.uint8(0))[..., None], base.pixels)
+    one_colour = ~(hit & mask).any((1, 2))
+    return Background(pixels, np.where(one_colour[:, None], base.colors, np.int16(NOT_ONE_COLOUR)))
+
+
+def blocks_to_pixels(cells: np.ndarray, block: int) -> np.ndarray:
+    """(N, c, c) per-block values as (N, 28, 28) per-pixel values, each block `block` x `block` pixels."""
+    return np.repeat(np.repeat(cells, block, 1), block, 2)[:, :SIZE, :SIZE]
+
+
+def fill_covered(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """`images` with every pixel outside `masks` (where the digit covered the background) replaced by the
+    nearest background pixel to its left in the same row, else to its right; black if the row has none."""
+    columns = np.arange(SIZE, dtype=np.int8)
+    left = np.maximum.accumulate(np.where(masks, columns, np.int8(-1)), axis=2)
+    right = np.minimum.accumulate(np.where(masks, columns, np.int8(SIZE))[:, :, ::-1], axis=2)[:, :, ::-1]
+    source = np.where(left >= 0, left, right)
+    filled = np.take_along_axis(images, np.minimum(source, SIZE - 1).astype(np.intp)[..., None], axis=2)
+    filled[source == SIZE] = 0
+    return filled
+
+
+def own_donors(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Donors:
+    """The images' own backgrounds painted with the `crossover_source` mode, as crossover donors."""
+    source = canonical_mode(context.option("crossover_source"))
+    if source == "crossover":
+        raise ValueError("modes.crossover_source='crossover' is not allowed: crossover needs another mode as its source")
+    painted = generate(source, mask, rng, context)
+    return Donors(painted.pixels, mask, painted.colors, np.arange(mask.shape[0]))
+
+
+@register("crossover")
+def crossover_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """The background of another randomly chosen image of the split (a donor, never the image itself);
+    where the donor's digit covered its background, the nearest donor background pixel in that row."""
+    donors = context.donors if context.donors is not None else own_donors(mask, rng, context)
+    count = len(donors.images)
+    if count < 2:
+        raise ValueError(f"crossover needs at least 2 images to take backgrounds from, got {count}")
+    donor = (donors.own + rng.integers(1, count, size=mask.shape[0])) % count
+    return Background(fill_covered(donors.images[donor], donors.masks[donor]), donors.colors[donor])
+
+
+@register("mixture")
+def mixture_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """Per image, one of pool, random_pure, strips, noise (uniformly); each component generated on its images."""
+    count = mask.shape[0]
+    component = rng.integers(0, len(MIXTURE), size=count)
+    pixels = np.empty((count, SIZE, SIZE, 3), np.uint8)
+    colors = np.empty((count, 3), np.int16)
+    modes = np.asarray(MIXTURE, dtype=MODE_DTYPE)[component]
+    for index, name in enumerate(MIXTURE):
+        rows = np.flatnonzero(component == index)
+        part = MODES[name](mask[rows], rng, context)
+        pixels[rows], colors[rows] = part.pixels, part.colors
+    return Background(pixels, colors, modes)

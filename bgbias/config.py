@@ -130,3 +130,19 @@ def load_config(paths: list[Path], overrides: dict | None = None) -> dict:
     for key, value in (overrides or {}).items():
         merged = deep_merge(merged, {key: coerce(value, schema["properties"].get(key, {}), schema)})
     return validate_config(merged)
+
+
+def data_slice(config: dict) -> dict:
+    """The config slice every coloured dataset depends on (where MNIST comes from is left out)."""
+    return {
+        "mnist": {k: v for k, v in config["mnist"].items() if k not in ("mirror", "md5")},
+        "color_pool": config["color_pool"],
+        "foreground": config["foreground"],
+        "modes": config["modes"],
+    }
+
+
+def paired_train_slice(config: dict) -> dict:
+    """The paired config slice that paired training depends on (not the grid lists or K)."""
+    grid = ("augment_modes", "augment_fractions", "copies")
+    return {key: value for key, value in config["paired"].items() if key not in grid}

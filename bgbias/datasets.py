@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Mapping
 
 import h5py
 import numpy as np
 
-from bgbias.backgrounds import DEFAULT_POOL, Background, ModeContext, generate
+from bgbias.backgrounds import DEFAULT_POOL, MODE_DTYPE, Background, ModeContext, canonical_mode, generate
 from bgbias.mnist import Split, load_split, train_dev_split
 from bgbias.seeding import rng_for
 from bgbias.storage import ColoredSplit, atomic_path, write_attributes, write_split
 
 WHITE = (255, 255, 255)
-MODE_DTYPE = "S32"
 BIASED_MODE = "biased"
+CHUNK = 4096  # images coloured at a time
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,21 @@ def background_mask(digits: np.ndarray) -> np.ndarray:
     return digits == 0
 
 
-def compose(split: Split, background: Background, modes: np.ndarray, colors: ColorSpec) -> ColoredSplit:
-    """Paint the digits of `split` in the foreground colour over `background`."""
-    foreground = np.array(colors.foreground, np.uint8)
-    images = np.where((split.images > 0)[..., None], foreground, background.pixels)
-    return ColoredSplit(images, split.labels, split.source_index, background.colors, modes)
+def paint(digits: np.ndarray, background: np.ndarray, foreground: tuple[int, int, int]) -> np.ndarray:
+    """Digit strokes (grey value > 0) in the foreground colour over `background` (N, 28, 28, 3) or (N, 1, 1, 3)."""
+    return np.where((digits > 0)[..., None], np.array(foreground, np.uint8), background)
+
+
+def empty_split(split: Split) -> ColoredSplit:
+    """A coloured split with the labels and sources of `split` and unfilled images, colours and modes."""
+    count = len(split)
+    return ColoredSplit(
+        np.empty((count, 28, 28, 3), np.uint8),
+        split.labels,
+        split.source_index,
+        np.empty((count, 3), np.int16),
+        np.empty(count, MODE_DTYPE),
+    )
 
 
 def mode_background(split: Split, mode: str, rng: np.random.Generator, colors: ColorSpec) -> Background:
@@ -77,53 +88,72 @@ def mode_background(split: Split, mode: str, rng: np.random.Generator, colors: C
 
 
 def colored_split(split: Split, mode: str, rng: np.random.Generator, colors: ColorSpec) -> ColoredSplit:
-    """Every image of `split` on a background of `mode`."""
-    modes = np.full(len(split), mode.encode(), dtype=MODE_DTYPE)
-    return compose(split, mode_background(split, mode, rng, colors), modes, colors)
+    """Every image of `split` on a background of `mode`, CHUNK images at a time (bounding the memory of any
+    mode; `crossover` without donors takes its backgrounds from the images of the same chunk)."""
+    colored = empty_split(split)
+    for start in range(0, len(split), CHUNK):
+        rows = slice(start, start + CHUNK)
+        part = split.subset(rows)
+        background = mode_background(part, mode, rng, colors)
+        colored.images[rows] = paint(part.images, background.pixels, colors.foreground)
+        colored.bg_color[rows] = background.colors
+        colored.bg_mode[rows] = mode.encode() if background.modes is None else background.modes
+    return colored
 
 
 def biased_split(split: Split, bias: BiasSpec, rng: np.random.Generator, colors: ColorSpec) -> ColoredSplit:
-    """Biased digits get their pool colour (with probability `correlation`), the others `unbiased_mode`."""
+    """Biased digits get their pool colour (with probability `correlation`, else one of the other pool
+    colours, uniformly), the others backgrounds of `unbiased_mode`."""
     pool = np.asarray(colors.pool, np.uint8)
-    biased = np.isin(split.labels, bias.digits())
+    biased = np.flatnonzero(np.isin(split.labels, bias.digits()))
     labels = split.labels[biased]
     keep = rng.random(len(labels)) < bias.correlation
     other = (labels + rng.integers(1, len(pool), size=len(labels))) % len(pool)
     biased_colors = pool[np.where(keep, labels, other)]
-    unbiased = mode_background(split.subset(np.flatnonzero(~biased)), bias.unbiased_mode, rng, colors)
 
-    pixels = np.empty((len(split), 28, 28, 3), np.uint8)
-    pixels[biased] = biased_colors[:, None, None, :]
-    pixels[~biased] = unbiased.pixels
-    bg_colors = np.empty((len(split), 3), np.int16)
-    bg_colors[biased] = biased_colors
-    bg_colors[~biased] = unbiased.colors
-    modes = np.where(biased, BIASED_MODE.encode(), bias.unbiased_mode.encode()).astype(MODE_DTYPE)
-    return compose(split, Background(pixels, bg_colors), modes, colors)
+    colored = empty_split(split)
+    colored.images[biased] = paint(split.images[biased], biased_colors[:, None, None, :], colors.foreground)
+    colored.bg_color[biased] = biased_colors
+    colored.bg_mode[biased] = BIASED_MODE.encode()
+    unbiased = np.setdiff1d(np.arange(len(split)), biased)
+    rest = colored_split(split.subset(unbiased), bias.unbiased_mode, rng, colors)
+    colored.images[unbiased], colored.bg_color[unbiased], colored.bg_mode[unbiased] = rest.images, rest.bg_color, rest.bg_mode
+    return colored
 
 
-def write_dataset(path: Path, splits: dict[str, ColoredSplit], config_slice: dict, seed: int) -> None:
-    """Write `splits` to the HDF5 file `path` atomically, with the config slice and seed as attributes."""
+def write_dataset(
+    path: Path,
+    splits: Mapping[str, ColoredSplit] | Iterable[tuple[str, ColoredSplit]],
+    config_slice: dict,
+    seed: int,
+    threads: int = 1,
+) -> None:
+    """Write `splits` (a mapping, or (name, split) pairs built one at a time) to the HDF5 file `path`
+    atomically, with the config slice and seed as attributes, compressing in `threads` threads."""
     with atomic_path(path) as partial:
         with h5py.File(partial, "w") as handle:
             write_attributes(handle, config_slice, seed)
-            for name, split in splits.items():
-                write_split(handle, name, split)
+            for name, split in splits.items() if isinstance(splits, Mapping) else splits:
+                write_split(handle, name, split, threads)
 
 
 def make_biased_dataset(
-    path: Path, mnist: MnistSpec, bias: BiasSpec, colors: ColorSpec, seed: int, config_slice: dict
+    path: Path, mnist: MnistSpec, bias: BiasSpec, colors: ColorSpec, seed: int, config_slice: dict, threads: int = 1
 ) -> None:
     """The biased training set: `train` and `dev` groups of the official training split."""
+    canonical_mode(bias.unbiased_mode)
     train, dev = mnist.train_dev(seed)
-    splits = {
-        name: biased_split(split, bias, rng_for(seed, "biased", name), colors)
+    splits = (
+        (name, biased_split(split, bias, rng_for(seed, "biased", name), colors))
         for name, split in (("train", train), ("dev", dev))
-    }
-    write_dataset(path, splits, config_slice, seed)
+    )
+    write_dataset(path, splits, config_slice, seed, threads)
 
 
-def make_test_dataset(path: Path, mnist: MnistSpec, mode: str, colors: ColorSpec, seed: int, config_slice: dict) -> None:
+def make_test_dataset(
+    path: Path, mnist: MnistSpec, mode: str, colors: ColorSpec, seed: int, config_slice: dict, threads: int = 1
+) -> None:
     """A test set: every image of the official test split on a background of `mode`."""
+    canonical_mode(mode)
     split = colored_split(mnist.test(), mode, rng_for(seed, "test", mode), colors)
-    write_dataset(path, {"test": split}, config_slice, seed)
+    write_dataset(path, {"test": split}, config_slice, seed, threads)

@@ -33,6 +33,11 @@ class LeNet(nn.Module):
         )
         self.head = nn.Linear(84, 10)
 
+    def set_dropout(self, enabled: bool) -> None:
+        """Switch the dropout before the last layer on or off (e.g. for paired fine-tuning)."""
+        self.arch = {**self.arch, "dropout": enabled}
+        self.hidden[-1] = nn.Dropout(self.arch["dropout_p"]) if enabled else nn.Identity()
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate activations (N, 84) of images `x` (N, C, 28, 28) in [0, 1]."""
         return self.hidden(self.conv((x - self.mean) / self.std))

@@ -1,26 +1,60 @@
 """Paired (augmented) datasets: K alternative versions of each training image.
 
+A paired file is made from a biased dataset file (`results/s{seed}/datasets/biased.h5`).
 Layout of a paired HDF5 file, per split group (`train`, `dev`), beside the standard
-fields of the biased images (`images`, `labels`, `source_index`, `bg_color`, `bg_mode`):
+fields of the biased images (`images`, `labels`, `source_index`, `bg_color`, `bg_mode`,
+copied unchanged from the biased file):
 
 - `alt_index` (N,) int64: row of the image's versions in `alt_images`, or -1 when the
   image is paired with an exact copy of itself (unbiased digits, and biased digits
-  left out by `augment_fraction`); identical copies are never stored.
-- `alt_images` (M, K, 28, 28, 3) uint8: the K versions of the M augmented images,
-  chunked one image's K versions at a time.
-- `alt_bg_color` (M, K, 3) int16 and `alt_bg_mode` (M, K) bytes: their backgrounds.
+  left out by `augment_fraction`); identical copies are never stored. Augmented
+  images take rows 0..M-1 in the order of the split.
+- `alt_images` (M, K, 28, 28, 3) uint8: the K versions of the M augmented images:
+  the same digit pixels (foreground untouched) over K fresh backgrounds of the
+  augment mode. gzip level 1, chunked `ALT_CHUNK` (16) images with all their K
+  versions per chunk (about 376 KB for K = 10), so a batch of consecutive images, or
+  the whole array, reads without decompressing anything twice.
+- `alt_bg_color` (M, K, 3) int16 and `alt_bg_mode` (M, K) bytes: their backgrounds
+  (colour -1, -1, -1 when not one colour; the component mode for `mixture`).
 
-The file attribute `copies` holds K.
+Which biased images are augmented: the images of the biased digits (the biased file's
+`bias` config) are put in a seeded random order per split; the first
+round(augment_fraction x count) are augmented. The order does not depend on the mode
+or the fraction, so a smaller fraction augments a subset of a larger one.
+
+File attributes: `config` (JSON: the dataset config slice, the biased file's `bias`
+slice and `paired`: augment_mode, augment_fraction, copies), `seed`, `bgbias_version`,
+`copies` (K) and `augment_mode`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import numpy as np
 
-from bgbias.storage import DatasetFileError, ColoredSplit, open_dataset, read_split
+from bgbias.backgrounds import MODE_DTYPE, Donors, canonical_mode, generate
+from bgbias.datasets import BiasSpec, ColorSpec, background_mask
+from bgbias.mnist import Split
+from bgbias.seeding import rng_for
+from bgbias.storage import (
+    COMPRESSION,
+    ColoredSplit,
+    DatasetFileError,
+    atomic_path,
+    chunk_writer,
+    open_dataset,
+    read_split,
+    write_attributes,
+)
+
+PAIRED_SPLITS = ("train", "dev")
+ALT_CHUNK = 16  # augmented images (with all their K versions) per HDF5 chunk of alt_images
+BATCH = 256  # augmented images whose K versions are generated at a time
 
 
 @dataclass(frozen=True)
@@ -55,3 +89,136 @@ def read_paired_split(path: Path, name: str) -> PairedSplit:
             return PairedSplit(base, group["alt_index"][()].astype(np.int64), group["alt_images"][()])
         except (OSError, KeyError) as error:
             raise DatasetFileError(f"{path} split {name!r} is not a paired split: {error}") from error
+
+
+def read_alt_index(path: Path, name: str) -> np.ndarray:
+    """`alt_index` of split `name` of a paired dataset file."""
+    with open_dataset(path) as handle:
+        if f"{name}/alt_index" not in handle:
+            raise DatasetFileError(f"{path} split {name!r} is not a paired split (no alt_index)")
+        return handle[name]["alt_index"][()].astype(np.int64)
+
+
+def read_versions(path: Path, name: str, alt_rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` versions (images (R, count, 28, 28, 3) and modes (R, count)) of the rows `alt_rows` of
+    `alt_images` in split `name`, read without loading the rest of the file."""
+    unique, back = np.unique(alt_rows, return_inverse=True)
+    with open_dataset(path) as handle:
+        group = handle[name]
+        images = group["alt_images"][unique, :count] if len(unique) else np.empty((0, count, 28, 28, 3), np.uint8)
+        modes = group["alt_bg_mode"][unique, :count] if len(unique) else np.empty((0, count), MODE_DTYPE)
+    return images[back], modes[back]
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """What a paired dataset augments: the mode, the share of the biased images, K."""
+
+    augment_mode: str
+    augment_fraction: float = 1.0
+    copies: int = 10
+
+    def __post_init__(self) -> None:
+        canonical_mode(self.augment_mode)
+        if not 0 < self.augment_fraction <= 1:
+            raise ValueError(f"augment_fraction={self.augment_fraction} is not allowed; allowed: 0 < fraction <= 1")
+        if self.copies < 1:
+            raise ValueError(f"copies={self.copies} is not allowed; allowed: an integer >= 1")
+
+
+def augmented_rows(labels: np.ndarray, digits: tuple[int, ...], fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Sorted rows of the images to augment: a seeded `fraction` of the images of the biased `digits`."""
+    candidates = rng.permutation(np.flatnonzero(np.isin(labels, digits)))
+    return np.sort(candidates[: int(round(fraction * len(candidates)))])
+
+
+def write_versions(
+    group: h5py.Group,
+    base: ColoredSplit,
+    masks: np.ndarray,
+    rows: np.ndarray,
+    spec: PairSpec,
+    rng: np.random.Generator,
+    colors: ColorSpec,
+    threads: int,
+) -> None:
+    """Write `alt_images`, `alt_bg_color` and `alt_bg_mode` of the augmented `rows`, BATCH images at a time."""
+    copies = spec.copies
+    alt_colors = np.empty((len(rows), copies, 3), np.int16)
+    alt_modes = np.empty((len(rows), copies), MODE_DTYPE)
+    donors = Donors(base.images, masks, base.bg_color, np.empty(0, np.int64))
+    context = colors.context()
+    with chunk_writer(group, "alt_images", (len(rows), copies, 28, 28, 3), ALT_CHUNK, threads) as writer:
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            mask = np.repeat(masks[batch], copies, axis=0)
+            own = dataclasses.replace(donors, own=np.repeat(batch, copies))
+            background = generate(spec.augment_mode, mask, rng, dataclasses.replace(context, donors=own))
+            shape = (len(batch), copies, 28, 28)
+            writer.append(
+                np.where(mask.reshape(*shape, 1), background.pixels.reshape(*shape, 3), base.images[batch, None])
+            )
+            alt_colors[start : start + len(batch)] = background.colors.reshape(len(batch), copies, 3)
+            modes = spec.augment_mode.encode() if background.modes is None else background.modes.reshape(shape[:2])
+            alt_modes[start : start + len(batch)] = modes
+    group.create_dataset("alt_bg_color", data=alt_colors, **COMPRESSION)
+    group.create_dataset("alt_bg_mode", data=alt_modes, **COMPRESSION)
+
+
+def write_paired_split(
+    handle: h5py.File,
+    source: h5py.File,
+    name: str,
+    grey: Split,
+    digits: tuple[int, ...],
+    spec: PairSpec,
+    colors: ColorSpec,
+    seed: int,
+    threads: int,
+) -> None:
+    """Copy split `name` of the biased file `source` into `handle` and add the versions of its augmented images.
+
+    `grey` is the official MNIST split the images come from (their digit masks, by `source_index`).
+    """
+    handle.copy(source[name], name)
+    base = read_split(Path(source.filename), name)
+    masks = background_mask(grey.images[base.source_index])
+    rows = augmented_rows(base.labels, digits, spec.augment_fraction, rng_for(seed, "paired", name, "augmented"))
+    alt_index = np.full(len(base), -1, np.int64)
+    alt_index[rows] = np.arange(len(rows))
+    group = handle[name]
+    group.create_dataset("alt_index", data=alt_index, **COMPRESSION)
+    rng = rng_for(seed, "paired", name, spec.augment_mode)
+    write_versions(group, base, masks, rows, spec, rng, colors, threads)
+
+
+def make_paired_dataset(
+    path: Path,
+    biased: Path,
+    grey: Split,
+    spec: PairSpec,
+    colors: ColorSpec,
+    seed: int,
+    config_slice: dict,
+    threads: int = 1,
+) -> None:
+    """The paired dataset of the biased dataset file `biased` (train and dev), written atomically to `path`.
+
+    `grey` is the official MNIST training split; the biased digits are those of the file's `bias` config.
+    """
+    with open_dataset(biased) as source:
+        recorded = json.loads(source.attrs["config"])
+        if "bias" not in recorded:
+            raise DatasetFileError(f"{biased} records no `bias` config: it is not a biased dataset file")
+        bias = recorded["bias"]
+        digits = BiasSpec(mode=bias["mode"], biased_digits=tuple(bias["biased_digits"])).digits()
+        paired = {"augment_mode": spec.augment_mode, "augment_fraction": spec.augment_fraction, "copies": spec.copies}
+        with atomic_path(path) as partial:
+            with h5py.File(partial, "w") as handle:
+                write_attributes(handle, {**config_slice, "bias": bias, "paired": paired}, seed)
+                handle.attrs["copies"] = spec.copies
+                handle.attrs["augment_mode"] = spec.augment_mode
+                for name in PAIRED_SPLITS:
+                    if name not in source:
+                        raise DatasetFileError(f"{biased} has no split {name!r}; it holds {sorted(source)}")
+                    write_paired_split(handle, source, name, grey, digits, spec, colors, seed, threads)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from bgbias import __version__
 from bgbias.attacks import Attack, CWSpec, attack_summary, make_adversarial_set, set_attack
@@ -24,10 +25,17 @@ from bgbias.forgetting import (
     forgetting_table,
 )
 from bgbias.grey import make_grey_dataset
-from bgbias.mnist import fetch_mnist
+from bgbias.mnist import fetch_mnist, load_split
 from bgbias.models import load_checkpoint, save_checkpoint
-from bgbias.plots import confusion_figure, save_figure, training_figure
-from bgbias.storage import SPLITS, atomic_path, read_split
+from bgbias.paired_training import PairedSpec, paired_fine_tune
+from bgbias.pairs import PairSpec, make_paired_dataset, read_alt_index, read_paired_split, read_versions
+from bgbias.plots import (
+    SamplePanel, confusion_figure, fraction_figure, sample_grid_figure, save_figure, table_heatmap, training_figure,
+)
+from bgbias.storage import SPLITS, atomic_path, open_dataset, read_attributes, read_split
+from bgbias.tables import (
+    accuracy_table, fraction_table, load_metrics, per_colour_table, to_csv_with_std, to_markdown,
+)
 from bgbias.training import TrainSpec, resolve_device, train_classifier, write_history
 
 log = logging.getLogger("bgbias")
@@ -69,21 +77,95 @@ def fetch(raw_dir: Path, mirror: str | None, md5: dict[str, str]) -> None:
         log.info("verified %s", path)
 
 
-def build_biased(output: Path, raw_dir: Path, data: dict, bias: dict, seed: int) -> None:
+def build_biased(output: Path, raw_dir: Path, data: dict, bias: dict, seed: int, threads: int = 1) -> None:
     """The biased train/dev dataset of the initial setup."""
     spec = BiasSpec(bias["mode"], tuple(bias["biased_digits"]), bias["unbiased_mode"], bias["correlation"])
-    make_biased_dataset(Path(output), mnist_spec(raw_dir, data), spec, color_spec(data), seed, {**data, "bias": bias})
+    make_biased_dataset(
+        Path(output), mnist_spec(raw_dir, data), spec, color_spec(data), seed, {**data, "bias": bias}, threads
+    )
     log.info("wrote %s", output)
 
 
-def build_test(output: Path, raw_dir: Path, data: dict, mode: str, seed: int) -> None:
+def build_test(output: Path, raw_dir: Path, data: dict, mode: str, seed: int, threads: int = 1) -> None:
     """A test set on backgrounds of `mode`."""
-    make_test_dataset(Path(output), mnist_spec(raw_dir, data), mode, color_spec(data), seed, {**data, "mode": mode})
+    make_test_dataset(
+        Path(output), mnist_spec(raw_dir, data), mode, color_spec(data), seed, {**data, "mode": mode}, threads
+    )
     log.info("wrote %s", output)
 
 
-def train_base(data: Path, model: Path, history: Path, train: dict, device: str, seed: int) -> None:
+def build_paired(
+    output: Path,
+    biased: Path,
+    raw_dir: Path,
+    data: dict,
+    mode: str,
+    fraction: float,
+    copies: int,
+    seed: int,
+    threads: int = 1,
+) -> None:
+    """The paired dataset of a biased dataset: `copies` versions of `fraction` of the biased images, on `mode`."""
+    spec = PairSpec(mode, fraction, copies)
+    grey = load_split(Path(raw_dir), "train", data["mnist"].get("train_size"))
+    make_paired_dataset(Path(output), Path(biased), grey, spec, color_spec(data), seed, data, threads)
+    log.info("wrote %s", output)
+
+
+def describe_dataset(config: dict) -> str:
+    """A one-line caption of a dataset file's recorded config slice."""
+    if "paired" in config:
+        paired = config["paired"]
+        return (
+            f"paired: {paired['copies']} versions on {paired['augment_mode']} for "
+            f"{100 * paired['augment_fraction']:g}% of the biased digits' images"
+        )
+    if "bias" in config:
+        bias = config["bias"]
+        digits = {"none": "none", "all": "all", "partial": ",".join(map(str, bias["biased_digits"]))}[bias["mode"]]
+        return f"biased digits {digits} on their pool colour (rho {bias['correlation']:g}), others {bias['unbiased_mode']}"
+    return f"test set on {config['mode']}"
+
+
+def plot_samples(data: Path, png: Path, per_digit: int = 4, versions: int = 6) -> None:
+    """Sample grid of a dataset file: the first `per_digit` images of each digit per split, captioned with
+    their background mode; for a paired file also one augmented training image per digit with its first
+    `versions` versions."""
+    data = Path(data)
+    attributes = read_attributes(data)
+    with open_dataset(data) as handle:
+        splits = [name for name in SPLITS if name in handle]
+        paired = "alt_index" in handle.get("train", {})
+    panels = []
+    for name in splits:
+        split = read_split(data, name)
+        rows = [np.flatnonzero(split.labels == digit)[:per_digit] for digit in range(10)]
+        captions = [[mode.decode() for mode in split.bg_mode[r]] for r in rows]
+        panels.append(SamplePanel(name, [f"digit {d}" for d in range(10)], [split.images[r] for r in rows], captions))
+    if paired:
+        panels.append(pairs_panel(data, versions))
+    title = f"{data.parent.name}/{data.stem} (seed {attributes['seed']}): {describe_dataset(attributes['config'])}"
+    save_figure(sample_grid_figure(panels, title), Path(png))
+
+
+def pairs_panel(data: Path, versions: int) -> SamplePanel:
+    """One augmented training image per digit (where there is one) followed by its first `versions` versions."""
+    base = read_split(data, "train")
+    alt_index = read_alt_index(data, "train")
+    chosen = [np.flatnonzero((base.labels == digit) & (alt_index >= 0))[:1] for digit in range(10)]
+    shown = np.concatenate(chosen)
+    images, modes = read_versions(data, "train", alt_index[shown], versions)
+    return SamplePanel(
+        "train pairs: x, then versions x'",
+        [f"digit {base.labels[row]}" for row in shown],
+        [np.concatenate([base.images[[row]], images[i]]) for i, row in enumerate(shown)],
+        [[m.decode() for m in (base.bg_mode[row], *modes[i])] for i, row in enumerate(shown)],
+    )
+
+
+def train_base(data: Path, model: Path, history: Path, train: dict, device: str, seed: int, threads: int = 1) -> None:
     """Train a LeNet on the train split of `data`, early stopping on its dev split."""
+    torch.set_num_threads(threads)
     train_split, dev_split = read_split(data, "train"), read_split(data, "dev")
     where = resolve_device(device)
     log.info("training on %d images (%d dev) on %s", len(train_split), len(dev_split), where)
@@ -94,15 +176,50 @@ def train_base(data: Path, model: Path, history: Path, train: dict, device: str,
     save_checkpoint(Path(model), net.cpu(), {"config": {"train": train}, "seed": seed, "data": str(data)})
 
 
-def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: str) -> None:
+def paired_spec(paired: dict) -> PairedSpec:
+    """The paired-training settings of a `paired` config slice."""
+    train = TrainSpec(**{key: paired[key] for key in TrainSpec.__dataclass_fields__})
+    return PairedSpec(train, paired["method"], paired["target"], paired["reg"], paired["pick"])
+
+
+def paired_train(
+    base: Path, data: Path, model: Path, history: Path, paired: dict, device: str, seed: int, threads: int = 1
+) -> None:
+    """Fine-tune the base model on the (x, x') pairs of a paired dataset."""
+    torch.set_num_threads(threads)
+    spec = paired_spec(paired)
+    net, meta = load_checkpoint(Path(base), in_channels=3)
+    train_split, dev_split = read_paired_split(data, "train"), read_paired_split(data, "dev")
+    where = resolve_device(device)
+    log.info(
+        "paired fine-tuning of %s on %s: %d pairs (%d augmented, K=%d), %s on %s",
+        base, data, len(train_split), int((train_split.alt_index >= 0).sum()), train_split.copies, spec, where,
+    )
+    epochs = paired_fine_tune(net, train_split, dev_split, spec, seed, where)
+    write_history(Path(history), epochs)
+    save_checkpoint(
+        Path(model), net.cpu(), {"config": {"paired": paired, "base": meta.get("config")}, "seed": seed, "data": str(data)}
+    )
+
+
+def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: str, threads: int = 1) -> None:
     """All metrics of a model on the test split of `data`, as JSON."""
+    torch.set_num_threads(threads)
     net, meta = load_checkpoint(Path(model), in_channels=3)
     split = read_split(data, "test")
     result = evaluate_model(net, split, np.asarray(color_pool), resolve_device(device))
     log.info("%s on %s: accuracy %.4f", model, data, result["accuracy"])
     write_json(
         Path(output),
-        {**result, "model": str(model), "test_set": str(data), "seed": meta.get("seed"), "bgbias_version": __version__},
+        {
+            **result,
+            "model": str(model),
+            "model_name": Path(model).stem,
+            "test_set": str(data),
+            "test_set_name": Path(data).stem,
+            "seed": meta.get("seed"),
+            "bgbias_version": __version__,
+        },
     )
 
 
@@ -120,6 +237,41 @@ def plot_training(history: Path, png: Path, title: str) -> None:
     save_figure(training_figure(pd.read_csv(history), title), Path(png))
 
 
+def write_table(mean: pd.DataFrame, std: pd.DataFrame, csv: Path, markdown: Path) -> None:
+    """A table as CSV (with std columns for several seeds) and Markdown (mean ± std)."""
+    with atomic_path(Path(csv)) as partial:
+        to_csv_with_std(mean, std).to_csv(partial, float_format="%.4f")
+    with atomic_path(Path(markdown)) as partial:
+        partial.write_text(to_markdown(mean, std))
+
+
+def accuracy_tables(metrics: list[str], test_sets: list[str], csv: Path, markdown: Path, png: Path) -> None:
+    """Models x test sets accuracy table and heatmap."""
+    mean, std = accuracy_table(load_metrics(metrics), test_sets)
+    write_table(mean, std, csv, markdown)
+    save_figure(table_heatmap(mean, "accuracy: models x test sets"), Path(png))
+
+
+def per_colour_tables(
+    metrics: list[str], color_pool: list, pool_test_set: str | None, colour_tests: list[str], csv: Path, markdown: Path, png: Path
+) -> None:
+    """Models x background colours accuracy table and heatmap."""
+    mean, std = per_colour_table(load_metrics(metrics), color_pool, pool_test_set, colour_tests)
+    write_table(mean, std, csv, markdown)
+    save_figure(table_heatmap(mean, "accuracy per background colour"), Path(png))
+
+
+def fraction_tables(metrics: list[str], test_sets: list[str], csv: Path, markdown: Path, png: Path) -> None:
+    """Accuracy versus augment fraction for each augment mode: table and figure."""
+    mean, _ = accuracy_table(load_metrics(metrics), test_sets)
+    fractions = fraction_table(mean)
+    with atomic_path(Path(csv)) as partial:
+        fractions.to_csv(partial, index=False, float_format="%.4f")
+    with atomic_path(Path(markdown)) as partial:
+        partial.write_text(fractions.to_markdown(index=False, floatfmt=".3f") + "\n")
+    save_figure(fraction_figure(fractions, [t for t in test_sets if t in fractions.columns]), Path(png))
+
+
 def write_manifest(output: Path, inputs: list[str]) -> None:
     """The list of outputs of a run, one path per line with its size in bytes."""
     lines = [f"{Path(p).stat().st_size}\t{p}" for p in sorted(map(str, inputs)) if not p.endswith(".py")]
@@ -134,8 +286,11 @@ def build_grey(output: Path, raw_dir: Path, data: dict, seed: int) -> None:
     log.info("wrote %s", output)
 
 
-def attack(model: Path, grey: Path, output: Path, name: str, adversarial: dict, device: str, seed: int) -> None:
+def attack(
+    model: Path, grey: Path, output: Path, name: str, adversarial: dict, device: str, seed: int, threads: int = 1
+) -> None:
     """The adversarial set `name` (e.g. fgsm-0.1, cw-5) of the grey model on the grey dataset."""
+    torch.set_num_threads(threads)
     net, _ = load_checkpoint(Path(model), in_channels=1)
     cw = CWSpec(adversarial["cw_steps"], adversarial["cw_lr"], adversarial["cw_kappa"], adversarial["cw_abort_early"])
     sizes = {split: adversarial[f"{split}_size"] for split in SPLITS}
@@ -148,9 +303,10 @@ def attack(model: Path, grey: Path, output: Path, name: str, adversarial: dict, 
 
 
 def fine_tune_adversarial(
-    base: Path, data: Path, model: Path, history: Path, fine_tune: dict, device: str, seed: int
+    base: Path, data: Path, model: Path, history: Path, fine_tune: dict, device: str, seed: int, threads: int = 1
 ) -> None:
     """Fine-tune the grey model `base` on the training split of the adversarial set `data`."""
+    torch.set_num_threads(threads)
     net, _ = load_checkpoint(Path(base), in_channels=1)
     where = resolve_device(device)
     log.info("fine-tuning %s on %s on %s", base, data, where)
@@ -161,15 +317,18 @@ def fine_tune_adversarial(
     )
 
 
-def evaluate_adversarial(model: Path, clean: Path, sets: list[Path], output: Path, name: str, device: str, seed: int) -> None:
+def evaluate_adversarial(
+    model: Path, clean: Path, sets: list[Path], output: Path, name: str, device: str, seed: int, threads: int = 1
+) -> None:
     """Accuracy of a grey model on the clean test split and on every adversarial test set, as JSON."""
+    torch.set_num_threads(threads)
     net, _ = load_checkpoint(Path(model), in_channels=1)
     accuracy = evaluate_on_sets(net, Path(clean), {set_attack(path).name: Path(path) for path in sets}, resolve_device(device))
     log.info("%s: %s", name, ", ".join(f"{k} {v:.4f}" for k, v in accuracy.items()))
     write_json(Path(output), {"model": name, "seed": seed, "accuracy": accuracy, "bgbias_version": __version__})
 
 
-def write_table(table: pd.DataFrame, markdown: str, csv: Path, md: Path) -> None:
+def write_csv_markdown(table: pd.DataFrame, markdown: str, csv: Path, md: Path) -> None:
     """A table as CSV and its Markdown form, atomically."""
     with atomic_path(Path(csv)) as partial:
         table.to_csv(partial, index=False)
@@ -180,14 +339,14 @@ def write_table(table: pd.DataFrame, markdown: str, csv: Path, md: Path) -> None
 def forgetting_tables(evaluations: list[Path], csv: Path, md: Path) -> None:
     """The forgetting table (every grey / fine-tuned model on clean and adversarial test sets) as CSV and Markdown."""
     table = forgetting_table([json.loads(Path(path).read_text()) for path in evaluations])
-    write_table(table, forgetting_markdown(table), csv, md)
+    write_csv_markdown(table, forgetting_markdown(table), csv, md)
     log.info("forgetting table: %d rows", len(table))
 
 
 def attack_tables(sets: list[Path], csv: Path, md: Path) -> None:
     """Success rate and perturbation sizes of every adversarial set, per split, as CSV and Markdown."""
     table = attack_table([attack_summary(Path(path)) for path in sets])
-    write_table(table, attack_markdown(table), csv, md)
+    write_csv_markdown(table, attack_markdown(table), csv, md)
     log.info("attack table: %d rows", len(table))
 
 

@@ -95,10 +95,14 @@ def fit(
     spec: TrainSpec,
     seed: int,
     device: torch.device,
+    start_epoch: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
-    """SGD over shuffled batches, early stopping on `dev_eval`'s loss; `model` ends with the best weights."""
+    """SGD over shuffled batches, early stopping on `dev_eval`'s loss; `model` ends with the best weights.
+
+    `start_epoch(epoch)`, when given, runs before each epoch (e.g. to re-draw the paired versions).
+    """
     with seeded_torch(seed, device):
-        return fit_seeded(model, train_step, train_size, dev_eval, spec, seed, device)
+        return fit_seeded(model, train_step, train_size, dev_eval, spec, seed, device, start_epoch)
 
 
 def fit_seeded(
@@ -109,6 +113,7 @@ def fit_seeded(
     spec: TrainSpec,
     seed: int,
     device: torch.device,
+    start_epoch: Callable[[int], None] | None,
 ) -> pd.DataFrame:
     """The body of `fit`, run under a seeded torch RNG."""
     optimiser = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
@@ -116,6 +121,8 @@ def fit_seeded(
     best_loss, best_state, waited, rows = math.inf, copy.deepcopy(model.state_dict()), 0, []
     for epoch in range(1, spec.epochs + 1):
         started = time.perf_counter()
+        if start_epoch is not None:
+            start_epoch(epoch)
         model.train()
         total_loss, correct = 0.0, 0
         permutation = torch.randperm(train_size, generator=order).to(device)

@@ -28,7 +28,7 @@ rule train_grey:
     params:
         train=config["adversarial"]["train"],
         device=config["device"],
-    threads: 2
+    threads: config["threads"]
     resources:
         gpu=gpu_count(),
         mem_mb=2000,
@@ -55,7 +55,7 @@ rule attack:
         device=config["device"],
     wildcard_constraints:
         attack=one_of(ATTACKS),
-    threads: 2
+    threads: config["threads"]
     resources:
         gpu=gpu_count(),
         mem_mb=3000,
@@ -83,7 +83,7 @@ rule adversarial_finetune:
         device=config["device"],
     wildcard_constraints:
         attack=one_of(ATTACKS),
-    threads: 2
+    threads: config["threads"]
     resources:
         gpu=gpu_count(),
         mem_mb=2000,
@@ -110,7 +110,7 @@ rule evaluate_adversarial:
         device=config["device"],
     wildcard_constraints:
         model=one_of(ADVERSARIAL_MODELS),
-    threads: 1
+    threads: config["threads"]
     resources:
         mem_mb=1500,
     log:

@@ -5,7 +5,7 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)
 
 from bgbias.attacks import attack_names
-from bgbias.config import ConfigError, validate_config
+from bgbias.config import ConfigError, data_slice, paired_train_slice, validate_config
 from bgbias.mnist import MNIST_MD5
 
 try:
@@ -24,8 +24,30 @@ def slug(mode):
     return mode.replace(":", "-").replace(",", "_")
 
 
+def fraction_tag(fraction):
+    """An augment fraction as it appears in file names (1.0 -> 1, 0.25 -> 0.25)."""
+    return f"{fraction:g}"
+
+
 TEST_SETS = {slug(mode): mode for mode in [*config["test_modes"], *config["colour_tests"]]}
-MODELS = ["base"]
+COLOUR_TESTS = [slug(mode) for mode in config["colour_tests"]]
+POOL_TEST_SET = "pool" if "pool" in TEST_SETS else None
+AUGMENTS = {slug(mode): mode for mode in config["paired"]["augment_modes"]}
+FRACTIONS = {fraction_tag(fraction): fraction for fraction in config["paired"]["augment_fractions"]}
+if len(FRACTIONS) < len(config["paired"]["augment_fractions"]):
+    raise WorkflowError(
+        f"paired.augment_fractions {config['paired']['augment_fractions']} has values equal to 6 significant digits"
+    )
+PAIRED_SETS = [f"{augment}-f{fraction}" for augment in AUGMENTS for fraction in FRACTIONS]
+DATASETS = ["biased", *(f"test/{name}" for name in TEST_SETS), *(f"paired/{name}" for name in PAIRED_SETS)]
+MODELS = ["base", *(f"paired-{name}" for name in PAIRED_SETS)]
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    augment="|".join(AUGMENTS) or "none",
+    fraction="|".join(map(re.escape, FRACTIONS)) or "none",
+    test_set="|".join(TEST_SETS) or "none",
 
 
 def library(*modules):
@@ -37,14 +59,29 @@ def test_mode(wildcards):
     return TEST_SETS[wildcards.test_set]
 
 
+def augment_mode(wildcards):
+    return AUGMENTS[wildcards.augment]
+
+
+def augment_fraction(wildcards):
+    return FRACTIONS[wildcards.fraction]
+
+
 def dataset_params():
     """The config slice every coloured dataset depends on."""
-    return {
-        "mnist": {k: v for k, v in config["mnist"].items() if k != "mirror"},
-        "color_pool": config["color_pool"],
-        "foreground": config["foreground"],
-        "modes": config["modes"],
-    }
+    return data_slice(config)
+
+
+def paired_train_params():
+    """The paired config slice that paired training depends on (not the grid lists or K)."""
+    return paired_train_slice(config)
+
+
+def eval_metrics(test_sets=None):
+    """Metrics JSONs of every (seed, model, test set), or only of `test_sets`."""
+    return expand(
+        "results/s{seed}/eval/{model}/{test_set}.json", seed=SEEDS, model=MODELS, test_set=test_sets or TEST_SETS
+    )
 
 
 def gpu_count():
@@ -70,7 +107,7 @@ def one_of(names):
 
 def grey_params():
     """The config slice the grey MNIST dataset depends on."""
-    return {"mnist": {k: v for k, v in config["mnist"].items() if k != "mirror"}}
+    return {"mnist": data_slice(config)["mnist"]}
 
 
 def attack_params():
@@ -84,7 +121,12 @@ def attack_params():
 
 def all_targets():
     return [
+        "results/tables/accuracy.md",
+        "results/tables/per_colour.md",
+        "results/tables/fractions.md",
+        "docs/reproduction.md",
         *ADVERSARIAL_TARGETS,
+        *expand("results/s{seed}/figures/samples/{dataset}.png", seed=SEEDS, dataset=DATASETS),
         *expand("results/s{seed}/models/{model}.pt", seed=SEEDS, model=MODELS),
         *expand("results/s{seed}/figures/training/{model}.png", seed=SEEDS, model=MODELS),
         *expand(

@@ -23,8 +23,9 @@ rule biased_dataset:
     params:
         data=dataset_params(),
         bias=config["bias"],
+    threads: 2
     resources:
-        mem_mb=2000,
+        mem_mb=1000,
     log:
         "results/logs/s{seed}/datasets/biased.log",
     benchmark:
@@ -44,8 +45,9 @@ rule test_dataset:
     params:
         data=dataset_params(),
         mode=test_mode,
+    threads: 2
     resources:
-        mem_mb=1000,
+        mem_mb=500,
     log:
         "results/logs/s{seed}/datasets/test/{test_set}.log",
     benchmark:
@@ -54,3 +56,31 @@ rule test_dataset:
         "../environment.yml"
     script:
         "../workflow_scripts/test_dataset.py"
+
+
+rule paired_dataset:
+    input:
+        biased="results/s{seed}/datasets/biased.h5",
+        mnist=MNIST_FILES,
+        code=library("pairs", "datasets", "backgrounds", "mnist", "storage"),
+    output:
+        "results/s{seed}/datasets/paired/{augment}-f{fraction}.h5",
+    wildcard_constraints:
+        augment="[^/]+",
+        fraction="[0-9.e+-]+",
+    params:
+        data=dataset_params(),
+        mode=augment_mode,
+        fraction=augment_fraction,
+        copies=config["paired"]["copies"],
+    threads: 2
+    resources:
+        mem_mb=1500,
+    log:
+        "results/logs/s{seed}/datasets/paired/{augment}-f{fraction}.log",
+    benchmark:
+        "results/benchmarks/s{seed}/datasets/paired/{augment}-f{fraction}.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/paired_dataset.py"

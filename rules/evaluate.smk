@@ -8,7 +8,7 @@ rule evaluate:
     params:
         color_pool=config["color_pool"],
         device=config["device"],
-    threads: 1
+    threads: config["threads"]
     resources:
         mem_mb=1500,
     log:
@@ -19,3 +19,86 @@ rule evaluate:
         "../environment.yml"
     script:
         "../workflow_scripts/evaluate.py"
+
+
+rule accuracy_table:
+    input:
+        metrics=eval_metrics(),
+        code=library("tables", "plots"),
+    output:
+        csv="results/tables/accuracy.csv",
+        md="results/tables/accuracy.md",
+        png="results/figures/accuracy.png",
+    params:
+        test_sets=list(TEST_SETS),
+    log:
+        "results/logs/tables/accuracy.log",
+    benchmark:
+        "results/benchmarks/tables/accuracy.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/accuracy_table.py"
+
+
+rule per_colour_table:
+    input:
+        metrics=eval_metrics([POOL_TEST_SET, *COLOUR_TESTS] if POOL_TEST_SET else COLOUR_TESTS),
+        code=library("tables", "plots"),
+    output:
+        csv="results/tables/per_colour.csv",
+        md="results/tables/per_colour.md",
+        png="results/figures/per_colour.png",
+    params:
+        color_pool=config["color_pool"],
+        pool_test_set=POOL_TEST_SET,
+        colour_tests=COLOUR_TESTS,
+    log:
+        "results/logs/tables/per_colour.log",
+    benchmark:
+        "results/benchmarks/tables/per_colour.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/per_colour_table.py"
+
+
+rule fraction_table:
+    input:
+        metrics=eval_metrics(),
+        code=library("tables", "plots"),
+    output:
+        csv="results/tables/fractions.csv",
+        md="results/tables/fractions.md",
+        png="results/figures/fractions.png",
+    params:
+        test_sets=list(TEST_SETS),
+    log:
+        "results/logs/tables/fractions.log",
+    benchmark:
+        "results/benchmarks/tables/fractions.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/fraction_table.py"
+
+
+rule reproduction:
+    input:
+        accuracy="results/tables/accuracy.md",
+        per_colour="results/tables/per_colour.md",
+        fractions="results/tables/fractions.md",
+        metrics=eval_metrics([POOL_TEST_SET] if POOL_TEST_SET else None),
+        code=library("reproduction"),
+    output:
+        "docs/reproduction.md",
+    params:
+        config=config,
+    log:
+        "results/logs/reproduction.log",
+    benchmark:
+        "results/benchmarks/reproduction.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/reproduction.py"

@@ -29,3 +29,21 @@ rule training_curve:
         "../environment.yml"
     script:
         "../workflow_scripts/training_curve.py"
+
+
+rule sample_grid:
+    input:
+        data="results/s{seed}/datasets/{dataset}.h5",
+        code=library("plots", "pairs", "storage"),
+    output:
+        "results/s{seed}/figures/samples/{dataset}.png",
+    wildcard_constraints:
+        dataset="biased|test/[^/]+|paired/[^/]+",
+    log:
+        "results/logs/s{seed}/figures/samples/{dataset}.log",
+    benchmark:
+        "results/benchmarks/s{seed}/figures/samples/{dataset}.tsv"
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/sample_grid.py"

@@ -12,4 +12,5 @@ with log_to(snakemake.log[0]):
         snakemake.params.adversarial,
         snakemake.params.device,
         int(snakemake.wildcards.seed),
+        snakemake.threads,
     )

@@ -10,4 +10,5 @@ with log_to(snakemake.log[0]):
         snakemake.output[0],
         snakemake.params.color_pool,
         snakemake.params.device,
+        snakemake.threads,
     )

@@ -12,4 +12,5 @@ with log_to(snakemake.log[0]):
         snakemake.wildcards.model,
         snakemake.params.device,
         int(snakemake.wildcards.seed),
+        snakemake.threads,
     )

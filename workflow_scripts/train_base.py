@@ -11,4 +11,5 @@ with log_to(snakemake.log[0]):
         snakemake.params.train,
         snakemake.params.device,
         int(snakemake.wildcards.seed),
+        snakemake.threads,
     )

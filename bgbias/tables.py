@@ -1,0 +1,98 @@
+"""Result tables: models x test sets, models x colours, the augmentation-fraction experiment."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PAIRED_MODEL = re.compile(r"^paired-(?P<augment>.+)-f(?P<fraction>[0-9.e+-]+)$")
+
+
+def load_metrics(paths: list[str | Path]) -> pd.DataFrame:
+    """One row per metrics JSON: seed, model, test_set, accuracy, unbiased_accuracy, per_colour."""
+    rows = []
+    for path in map(Path, paths):
+        metrics = json.loads(path.read_text())
+        rows.append(
+            {
+                "seed": metrics["seed"],
+                "model": metrics["model_name"],
+                "test_set": metrics["test_set_name"],
+                "accuracy": metrics["accuracy"],
+                "unbiased_accuracy": metrics["unbiased_accuracy"],
+                "per_colour": metrics["per_colour"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def mean_std_table(long: pd.DataFrame, column: str, value: str, order: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Models x `column` tables of the mean and the std over seeds of `value`."""
+    grouped = long.groupby(["model", column], sort=False)[value]
+    mean = grouped.mean().unstack(column)
+    std = grouped.std(ddof=1 if long["seed"].nunique() > 1 else 0).unstack(column)
+    models = list(dict.fromkeys(long["model"]))
+    columns = [c for c in order if c in mean.columns]
+    return mean.loc[models, columns], std.loc[models, columns]
+
+
+def accuracy_table(metrics: pd.DataFrame, test_sets: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Models x test sets: mean and std over seeds of the overall accuracy."""
+    return mean_std_table(metrics, "test_set", "accuracy", test_sets)
+
+
+def colour_label(index: int, rgb: list[int]) -> str:
+    return f"pool {index} ({','.join(map(str, rgb))})"
+
+
+def per_colour_table(
+    metrics: pd.DataFrame, pool: list[list[int]], pool_test_set: str | None, colour_tests: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Models x colours: accuracy per pool colour on the pool test set, then one column per solid colour test set."""
+    columns = []
+    if pool_test_set is not None:
+        on_pool = metrics[metrics["test_set"] == pool_test_set]
+        for index, rgb in enumerate(pool):
+            columns.append(on_pool.assign(test_set=colour_label(index, rgb), accuracy=[c[index] for c in on_pool["per_colour"]]))
+    columns.append(metrics[metrics["test_set"].isin(colour_tests)])
+    long = pd.concat(columns, ignore_index=True)
+    order = [*(colour_label(i, rgb) for i, rgb in enumerate(pool) if pool_test_set is not None), *colour_tests]
+    return mean_std_table(long.astype({"accuracy": float}), "test_set", "accuracy", order)
+
+
+def fraction_table(mean: pd.DataFrame) -> pd.DataFrame:
+    """Long table of the paired models: augment mode, fraction, and accuracy on every test set."""
+    rows = []
+    for model, accuracies in mean.iterrows():
+        match = PAIRED_MODEL.match(str(model))
+        if match:
+            rows.append({"augment": match["augment"], "fraction": float(match["fraction"]), **accuracies.to_dict()})
+    if not rows:
+        return pd.DataFrame(columns=["augment", "fraction", *mean.columns])
+    return pd.DataFrame(rows).sort_values(["augment", "fraction"], kind="stable").reset_index(drop=True)
+
+
+def to_markdown(mean: pd.DataFrame, std: pd.DataFrame, digits: int = 3) -> str:
+    """A Markdown table of means, with ± std where several seeds were run."""
+    show_std = bool(np.nan_to_num(std.to_numpy(dtype=float)).any())
+
+    def cell(m: float, s: float) -> str:
+        if pd.isna(m):
+            return "–"
+        return f"{m:.{digits}f} ± {s:.{digits}f}" if show_std and not pd.isna(s) else f"{m:.{digits}f}"
+
+    text = pd.DataFrame(
+        [[cell(m, s) for m, s in zip(mean.loc[i], std.loc[i])] for i in mean.index], index=mean.index, columns=mean.columns
+    )
+    return text.to_markdown() + "\n"
+
+
+def to_csv_with_std(mean: pd.DataFrame, std: pd.DataFrame) -> pd.DataFrame:
+    """Means, and `<column>_std` columns when several seeds were run."""
+    if not np.nan_to_num(std.to_numpy(dtype=float)).any():
+        return mean
+    return pd.concat([mean, std.add_suffix("_std")], axis=1)

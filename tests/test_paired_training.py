@@ -1,0 +1,113 @@
+"""Paired fine-tuning: the loss on hand-made tensors, label alignment, and a real fine-tune on mini MNIST."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bgbias.datasets import BiasSpec, ColorSpec, biased_split
+from bgbias.models import LeNet
+from bgbias.pairs import PairedSplit
+from bgbias.paired_training import (
+    DISTANCES, PairedSpec, PairTensors, draw_picks, paired_dev_loss, paired_fine_tune, paired_loss,
+)
+from bgbias.seeding import rng_for
+from bgbias.training import TrainSpec
+
+Z = torch.tensor([[-3.0, -1.0, -2.0], [-0.5, -4.0, -1.5]])
+Z_PAIR = torch.tensor([[-1.0, -1.0, -4.0], [-0.5, -2.0, -1.5]])
+
+
+def test_distances_on_hand_made_tensors() -> None:
+    assert DISTANCES["l2"](Z, Z_PAIR).item() == pytest.approx(((4 + 0 + 4) + (0 + 4 + 0)) / 2)
+    assert DISTANCES["l1"](Z, Z_PAIR).item() == pytest.approx(((2 + 0 + 2) + (0 + 2 + 0)) / 2)
+    assert DISTANCES["none"](Z, Z_PAIR).item() == 0.0
+    p, q = Z.softmax(1), Z_PAIR.softmax(1)
+    expected_kl = (p * (p.log() - q.log())).sum(1).mean()
+    assert DISTANCES["kl"](Z, Z_PAIR).item() == pytest.approx(expected_kl.item(), rel=1e-5)
+    assert DISTANCES["kl"](Z, Z).item() == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize("method", ["none", "l1", "l2", "kl"])
+@pytest.mark.parametrize("target", ["logits", "penultimate"])
+def test_paired_loss_is_two_cross_entropies_plus_the_weighted_distance(method: str, target: str) -> None:
+    torch.manual_seed(0)
+    model = LeNet(in_channels=3, dropout=False).eval()
+    x, x_pair = torch.rand(4, 3, 28, 28), torch.rand(4, 3, 28, 28)
+    y = torch.tensor([0, 3, 5, 9])
+    spec = PairedSpec(method=method, target=target, reg=0.5)
+    loss, logits = paired_loss(model, x, x_pair, y, spec)
+    z, z_pair = (model(x), model(x_pair)) if target == "logits" else (model.features(x), model.features(x_pair))
+    expected = F.cross_entropy(model(x), y) + F.cross_entropy(model(x_pair), y) + 0.5 * DISTANCES[method](z, z_pair)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert torch.allclose(logits, model(x), atol=1e-5)
+
+
+def test_bad_settings_are_refused_with_what_is_allowed() -> None:
+    with pytest.raises(ValueError, match=r"paired.method='cosine' is not allowed; allowed: none, l2, l1, kl"):
+        PairedSpec(method="cosine")
+    with pytest.raises(ValueError, match=r"paired.target='hidden'"):
+        PairedSpec(target="hidden")
+    with pytest.raises(ValueError, match=r"paired.pick='last'"):
+        PairedSpec(pick="last")
+
+
+def paired_fixture(mnist_spec, copies: int = 3) -> tuple[PairedSplit, PairedSplit]:
+    """Hand-built pairs from the mini MNIST: biased digits get `copies` pool-coloured versions."""
+    colors = ColorSpec()
+    train, dev = mnist_spec.train_dev(seed=0)
+    splits = []
+    for name, split in (("train", train), ("dev", dev)):
+        base = biased_split(split, BiasSpec(), rng_for(0, "test", name), colors)
+        augmented = np.flatnonzero(np.isin(base.labels, (5, 6, 7, 8, 9)))
+        alt_index = np.full(len(base), -1)
+        alt_index[augmented] = np.arange(len(augmented))
+        rng = rng_for(0, "versions", name)
+        colours = colors.pool[rng.integers(0, 10, size=(len(augmented), copies))]
+        digits = (split.images[augmented] > 0)[:, None, ..., None]
+        alt_images = np.where(digits, np.uint8(255), colours[:, :, None, None, :]).astype(np.uint8)
+        splits.append(PairedSplit(base, alt_index, alt_images))
+    return splits[0], splits[1]
+
+
+def test_pairs_keep_labels_and_images_aligned(mnist_spec) -> None:
+    train, _ = paired_fixture(mnist_spec)
+    tensors = PairTensors(train, torch.device("cpu"))
+    picks = draw_picks(train, "random", np.random.default_rng(1))
+    tensors.set_picks(picks)
+    index = torch.arange(len(train))
+    x, x_pair, y = tensors.batch(index)
+    assert torch.equal(y, torch.as_tensor(train.base.labels))
+    own = train.alt_index < 0
+    assert torch.equal(x[own], x_pair[own])
+    expected = train.versions(picks)
+    assert torch.equal(x_pair, torch.from_numpy(expected).permute(0, 3, 1, 2).float() / 255)
+    digit_pixels = torch.from_numpy(train.base.images.min(-1) == 255)
+    assert torch.equal(x.min(1).values[digit_pixels], x_pair.min(1).values[digit_pixels])
+
+
+def test_picks_first_fixed_and_random(mnist_spec) -> None:
+    train, _ = paired_fixture(mnist_spec, copies=3)
+    rng = np.random.default_rng(0)
+    assert set(draw_picks(train, "first", rng)) == {0}
+    assert set(draw_picks(train, 2, rng)) == {2}
+    assert set(draw_picks(train, "random", rng)) == {0, 1, 2}
+    with pytest.raises(ValueError, match=r"paired.pick=3 is not allowed: the dataset has 3 versions"):
+        draw_picks(train, 3, rng)
+
+
+def test_paired_fine_tune_lowers_the_paired_loss(mnist_spec) -> None:
+    train, dev = paired_fixture(mnist_spec)
+    spec = PairedSpec(TrainSpec(epochs=3, patience=3, batch_size=25, lr=0.01, momentum=0.9), reg=1e-3, pick="first")
+    torch.manual_seed(0)
+    model = LeNet(in_channels=3)
+    device = torch.device("cpu")
+    dev_tensors = PairTensors(dev, device)
+    before = paired_dev_loss(model, dev_tensors, spec).loss
+    history = paired_fine_tune(model, train, dev, spec, seed=0, device=device)
+    after = paired_dev_loss(model, dev_tensors, spec).loss
+    assert after < before
+    assert history["dev_loss"].min() == pytest.approx(after, rel=1e-5)
+    assert list(history["epoch"]) == [1, 2, 3]

@@ -1,0 +1,193 @@
+"""Paired datasets: which images are augmented, what their versions look like, the file layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from bgbias import stages
+from bgbias.backgrounds import DEFAULT_POOL
+from bgbias.config import validate_config
+from bgbias.mnist import load_split
+from bgbias.pairs import PairSpec, read_alt_index, read_paired_split, read_versions
+from bgbias.storage import DatasetFileError, read_attributes, read_split
+
+K = 4
+POOL = DEFAULT_POOL.astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def data_config() -> dict:
+    config = validate_config({})
+    return {"mnist": {"dev_size": 100}, "color_pool": config["color_pool"], "foreground": config["foreground"],
+            "modes": config["modes"]}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("paired")
+
+
+@pytest.fixture(scope="module")
+def biased_file(folder, mini_mnist, data_config) -> Path:
+    path = folder / "biased.h5"
+    bias = {**validate_config({})["bias"], "biased_digits": [5, 6, 7, 8, 9]}
+    stages.build_biased(path, mini_mnist, data_config, bias, 0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def paired(folder, biased_file, mini_mnist, data_config):
+    """Build (once) the paired file of a mode, fraction and seed."""
+    built = {}
+
+    def make(mode: str, fraction: float = 1.0, seed: int = 0) -> Path:
+        path = folder / f"{mode}-{fraction}-{seed}.h5"
+        if path not in built:
+            stages.build_paired(path, biased_file, mini_mnist, data_config, mode, fraction, K, seed, threads=2)
+            built[path] = True
+        return path
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def grey(mini_mnist):
+    return load_split(mini_mnist, "train")
+
+
+def strokes_of(split, grey) -> np.ndarray:
+    return grey.images[split.source_index] > 0
+
+
+@pytest.mark.parametrize("name", ["train", "dev"])
+def test_biased_digits_get_k_versions_unbiased_digits_pair_with_themselves(paired, biased_file, grey, name):
+    pairs = read_paired_split(paired("pool"), name)
+    original = read_split(biased_file, name)
+    for field in ("images", "labels", "source_index", "bg_color", "bg_mode"):
+        np.testing.assert_array_equal(getattr(pairs.base, field), getattr(original, field))
+    biased = pairs.base.labels >= 5
+    assert (pairs.alt_index[~biased] == -1).all()
+    np.testing.assert_array_equal(pairs.alt_index[biased], np.arange(biased.sum()))
+    assert pairs.copies == K and pairs.alt_images.shape == (biased.sum(), K, 28, 28, 3)
+    strokes = strokes_of(pairs.base, grey)[biased]
+    versions = pairs.alt_images
+    assert (versions[np.broadcast_to(strokes[:, None], versions.shape[:4])] == 255).all()  # foreground untouched
+    corner = versions[:, :, 0, 0].astype(np.int16)  # (M, K, 3): each version one pool colour
+    assert ((versions == versions[:, :, :1, :1]).all(-1) | strokes[:, None]).all()
+    assert (corner[:, :, None] == POOL[None, None]).all(-1).any(-1).all()
+    own = POOL[pairs.base.labels[biased]]
+    assert abs((corner == own[:, None]).all(-1).mean() - 0.1) < 0.06  # fresh colours, not the digit's
+    assert (corner != corner[:, :1]).any(-1).any(1).mean() > 0.9  # the K versions differ from each other
+
+
+def test_versions_pick_the_alternative_of_augmented_images_and_the_image_itself_otherwise(paired):
+    pairs = read_paired_split(paired("noise"), "train")
+    pick = np.arange(len(pairs)) % K
+    chosen = pairs.versions(pick)
+    augmented = pairs.alt_index >= 0
+    np.testing.assert_array_equal(chosen[~augmented], pairs.base.images[~augmented])
+    np.testing.assert_array_equal(chosen[augmented], pairs.alt_images[pairs.alt_index[augmented], pick[augmented]])
+    assert not (chosen[augmented] == pairs.base.images[augmented]).all((1, 2, 3)).any()
+
+
+def test_alt_backgrounds_are_recorded(paired):
+    path = paired("mixture")
+    pairs = read_paired_split(path, "train")
+    with h5py.File(path) as handle:
+        colors, modes = handle["train/alt_bg_color"][()], handle["train/alt_bg_mode"][()]
+    assert colors.shape == (len(pairs.alt_images), K, 3) and modes.shape == (len(pairs.alt_images), K)
+    assert set(modes.ravel()) == {b"pool", b"random_pure", b"strips", b"noise"}
+    flat = modes != b"noise"
+    single = (modes == b"pool") | (modes == b"random_pure")
+    np.testing.assert_array_equal(colors[single], pairs.alt_images[:, :, 0, 0][single])
+    assert (colors[~flat] == -1).all()
+    images, version_modes = read_versions(path, "train", np.array([3, 0, 3]), 2)
+    np.testing.assert_array_equal(images, pairs.alt_images[[3, 0, 3], :2])
+    np.testing.assert_array_equal(version_modes, modes[[3, 0, 3], :2])
+
+
+def test_crossover_versions_carry_another_training_image_background(paired, grey):
+    pairs = read_paired_split(paired("crossover"), "train")
+    augmented = np.flatnonzero(pairs.alt_index >= 0)
+    colours = pairs.alt_images[:, :, 0, 0].astype(np.int16)  # biased file: every background one colour
+    strokes = strokes_of(pairs.base, grey)
+    assert ((pairs.alt_images == pairs.alt_images[:, :, :1, :1]).all(-1) | strokes[augmented, None]).all()
+    donors = pairs.base.images[:, 0, 0].astype(np.int16)
+    share_own = (colours == donors[augmented, None]).all(-1).mean()
+    # each version's colour is that of another image of the split: the same as the image's own only by chance
+    by_colour = {tuple(c): np.mean((donors == c).all(-1)) for c in np.unique(donors, axis=0)}
+    expected_own = np.mean([by_colour[tuple(c)] for c in donors[augmented]])
+    assert abs(share_own - expected_own) < 0.06
+    assert all(tuple(c) in by_colour for c in colours.reshape(-1, 3))
+
+
+def test_fraction_augments_a_seeded_subset_of_the_biased_images(paired):
+    full = read_alt_index(paired("pool"), "train")
+    half = read_alt_index(paired("pool", 0.5), "train")
+    biased = (full >= 0).sum()
+    assert (half >= 0).sum() == round(0.5 * biased)
+    assert set(np.flatnonzero(half >= 0)) < set(np.flatnonzero(full >= 0))
+    np.testing.assert_array_equal(half[half >= 0], np.arange((half >= 0).sum()))
+    other_mode = read_alt_index(paired("noise", 0.5), "train")
+    np.testing.assert_array_equal(half, other_mode)  # the subset depends on the seed only
+    other_seed = read_alt_index(paired("pool", 0.5, seed=1), "train")
+    assert not np.array_equal(half, other_seed)
+
+
+def test_same_seed_identical_file_other_seed_other_backgrounds(paired, folder, biased_file, mini_mnist, data_config):
+    again = folder / "again.h5"
+    stages.build_paired(again, biased_file, mini_mnist, data_config, "strips", 1.0, K, 0, threads=1)
+    with h5py.File(paired("strips")) as first, h5py.File(again) as second, h5py.File(paired("strips", seed=1)) as other:
+        for name in ("train", "dev"):
+            assert sorted(first[name]) == sorted(second[name])
+            for field in first[name]:
+                assert first[name][field][()].tobytes() == second[name][field][()].tobytes()
+            assert not np.array_equal(first[name]["alt_images"][()], other[name]["alt_images"][()])
+            np.testing.assert_array_equal(first[name]["source_index"][()], other[name]["source_index"][()])
+
+
+def test_file_attributes_record_the_pairing(paired):
+    path = paired("noise")
+    attributes = read_attributes(path)
+    assert attributes["config"]["paired"] == {"augment_mode": "noise", "augment_fraction": 1.0, "copies": K}
+    assert attributes["config"]["bias"]["biased_digits"] == [5, 6, 7, 8, 9]
+    with h5py.File(path) as handle:
+        assert handle.attrs["copies"] == K and handle.attrs["augment_mode"] == "noise"
+        assert handle["train/alt_images"].compression == "gzip"
+        assert handle["train/alt_images"].chunks[1:] == (K, 28, 28, 3)
+
+
+def test_bias_none_pairs_every_image_with_itself(folder, mini_mnist, data_config):
+    biased = folder / "unbiased.h5"
+    stages.build_biased(biased, mini_mnist, data_config, {**validate_config({})["bias"], "mode": "none"}, 0)
+    path = folder / "none.h5"
+    stages.build_paired(path, biased, mini_mnist, data_config, "noise", 1.0, K, 0)
+    pairs = read_paired_split(path, "train")
+    assert (pairs.alt_index == -1).all() and pairs.alt_images.shape == (0, K, 28, 28, 3)
+    np.testing.assert_array_equal(pairs.versions(np.zeros(len(pairs), int)), pairs.base.images)
+
+
+def test_bad_inputs_are_refused_with_clear_errors(folder, mini_mnist, data_config):
+    with pytest.raises(ValueError, match="augment_fraction=0 is not allowed"):
+        PairSpec("pool", 0)
+    with pytest.raises(ValueError, match="copies=0 is not allowed"):
+        PairSpec("pool", 1.0, 0)
+    with pytest.raises(ValueError, match="unknown background mode 'pools'"):
+        PairSpec("pools")
+    test_file = folder / "a-test-set.h5"
+    stages.build_test(test_file, mini_mnist, data_config, "pool", 0)
+    with pytest.raises(DatasetFileError, match="records no `bias` config"):
+        stages.build_paired(folder / "bad.h5", test_file, mini_mnist, data_config, "pool", 1.0, K, 0)
+    assert not (folder / "bad.h5").exists()
+
+
+def test_sample_grid_of_a_paired_file(paired, tmp_path):
+    png = tmp_path / "paired.png"
+    stages.plot_samples(paired("mixture"), png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    caption = stages.describe_dataset(read_attributes(paired("mixture", 0.5))["config"])
+    assert caption == "paired: 4 versions on mixture for 50% of the biased digits' images"
