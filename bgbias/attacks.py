@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from bgbias.datasets import MODE_DTYPE
+from bgbias.backgrounds import MODE_DTYPE
 from bgbias.grey import write_group
 from bgbias.models import LeNet
 from bgbias.seeding import rng_for
@@ -44,7 +44,7 @@ from bgbias.training import image_tensor, to_unit
 log = logging.getLogger("bgbias")
 KINDS = ("fgsm", "cw")
 TANH_SHRINK = 1 - 1e-6
-ABORT_IMPROVEMENT = 0.9999
+ABORT_TOLERANCE = 1e-4  # CW aborts when a window lowers the loss by less than this share
 SUMMARY_FIELDS = ("labels", "success", "l2", "linf", "clean_prediction")
 
 
@@ -132,14 +132,14 @@ def cw_l2(model: LeNet, images: torch.Tensor, labels: torch.Tensor, c: float, sp
 
     Adam on w, with x' = (tanh(w) + 1) / 2 always in [0, 1], minimising ||x' - x||^2 + c f6(x').
     Returns per image the smallest-L2 x' that was adversarial (the clean image where none was).
-    With `abort_early` it stops once the batch loss has improved by less than 0.01 % over a
-    tenth of the steps.
+    With `abort_early` it stops once the lowest batch loss of a window of a tenth of the steps
+    is less than 0.01 % below the lowest loss before it (the first window only sets the mark).
     """
     images = images.detach()
     w = torch.atanh((images * 2 - 1) * TANH_SHRINK).requires_grad_(True)
     optimiser = torch.optim.Adam([w], lr=spec.lr)
     best, best_l2 = images.clone(), torch.full((len(images),), math.inf, device=images.device)
-    check, previous = max(spec.steps // 10, 1), math.inf
+    window, lowest, lowest_before = max(spec.steps // 10, 1), math.inf, math.inf
     for step in range(spec.steps):
         with torch.enable_grad():
             adversarial = (torch.tanh(w) + 1) / 2
@@ -152,11 +152,12 @@ def cw_l2(model: LeNet, images: torch.Tensor, labels: torch.Tensor, c: float, sp
             better = cw_success(logits, labels, spec.kappa) & (l2 < best_l2)
             best_l2 = torch.where(better, l2, best_l2)
             best[better] = adversarial[better].detach()
-        if spec.abort_early and step % check == 0:
-            if loss.item() > previous * ABORT_IMPROVEMENT:
+        lowest = min(lowest, loss.item())
+        if spec.abort_early and (step + 1) % window == 0:
+            if step + 1 > window and lowest > lowest_before - ABORT_TOLERANCE * abs(lowest_before):
                 log.info("CW: loss stopped improving, abort after %d of %d steps", step + 1, spec.steps)
                 break
-            previous = loss.item()
+            lowest_before, lowest = min(lowest_before, lowest), math.inf
     return best
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from bgbias.datasets import MODE_DTYPE, MnistSpec
+from bgbias.backgrounds import MODE_DTYPE
+from bgbias.datasets import MnistSpec
 from bgbias.mnist import Split
-from bgbias.storage import COMPRESSION, ColoredSplit, atomic_path, write_attributes
+from bgbias.storage import COMPRESSION, IMAGE_CHUNK, ColoredSplit, atomic_path, write_attributes
 
 GREY_MODE = "grey"
-CHUNK_IMAGES = 1024
 
 
 def grey_split(split: Split) -> ColoredSplit:
@@ -37,10 +37,10 @@ def grey_split(split: Split) -> ColoredSplit:
 
 
 def write_group(handle: h5py.File, name: str, fields: dict[str, np.ndarray]) -> None:
-    """Group `name` with one compressed dataset per field, chunked `CHUNK_IMAGES` rows at a time."""
+    """Group `name` with one compressed dataset per field, chunked `IMAGE_CHUNK` rows at a time."""
     group = handle.create_group(name)
     for field, values in fields.items():
-        chunks = (min(max(len(values), 1), CHUNK_IMAGES), *values.shape[1:])
+        chunks = (min(max(len(values), 1), IMAGE_CHUNK), *values.shape[1:])
         group.create_dataset(field, data=values, chunks=chunks, **COMPRESSION)
 
 

@@ -1,0 +1,232 @@
+"""Adversarial attacks: FGSM exactness and bound, CW's margin term, range and strength, the HDF5 sets,
+and a cross-check against the Adversarial Robustness Toolbox when it is installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bgbias.attacks import (
+    Attack,
+    CWSpec,
+    attack_images,
+    attack_names,
+    attack_summary,
+    attacked_subset,
+    cw_l2,
+    cw_margin,
+    fgsm,
+    make_adversarial_set,
+)
+from bgbias.datasets import MnistSpec
+from bgbias.grey import make_grey_dataset
+from bgbias.models import LeNet
+from bgbias.storage import read_split
+from bgbias.training import TrainSpec, train_classifier
+
+CPU = torch.device("cpu")
+QUICK = TrainSpec(epochs=8, patience=8, batch_size=32, lr=0.05, momentum=0.9, dropout=False)
+
+
+@pytest.fixture(scope="module")
+def grey_file(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) -> Path:
+    path = tmp_path_factory.mktemp("grey") / "grey.h5"
+    make_grey_dataset(path, mnist_spec, seed=0, config_slice={"mnist": {"dev_size": 100}})
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(grey_file: Path) -> LeNet:
+    """A grey LeNet trained on the mini MNIST for a few epochs (about 0.7 test accuracy)."""
+    train, dev = read_split(grey_file, "train"), read_split(grey_file, "dev")
+    model, _ = train_classifier(train.images, train.labels, dev.images, dev.labels, QUICK, seed=0, device=CPU)
+    return model.eval().requires_grad_(False)
+
+
+@pytest.fixture(scope="module")
+def test_batch(grey_file: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first 50 mini MNIST test digits as a float (N, 1, 28, 28) batch in [0, 1] and their labels."""
+    test = read_split(grey_file, "test")
+    return torch.from_numpy(test.images[:50, None]).float() / 255, torch.from_numpy(test.labels[:50])
+
+
+def test_grey_dataset_follows_the_contract(grey_file: Path, mnist_spec: MnistSpec) -> None:
+    train_digits, dev_digits = mnist_spec.train_dev(seed=0)
+    with h5py.File(grey_file, "r") as handle:
+        assert set(handle) == {"train", "dev", "test"}
+        assert handle["train/images"].shape == (500, 28, 28) and handle["train/images"].dtype == np.uint8
+        assert handle["test/images"].shape == (300, 28, 28)
+        assert np.array_equal(handle["train/source_index"][()], train_digits.source_index)
+        assert np.array_equal(handle["dev/images"][()], dev_digits.images)
+        assert (handle["test/bg_color"][()] == 0).all() and set(handle["test/bg_mode"][()]) == {b"grey"}
+        assert handle.attrs["seed"] == 0
+
+
+def test_trained_model_learned_the_digits(trained: LeNet, test_batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, y = test_batch
+    assert (trained(x).argmax(1) == y).float().mean() > 0.6
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.1, 0.3])
+def test_fgsm_is_clipped_sign_step_of_the_loss_gradient(
+    trained: LeNet, test_batch: tuple[torch.Tensor, torch.Tensor], epsilon: float
+) -> None:
+    x, y = test_batch
+    probe = x.clone().requires_grad_(True)
+    F.cross_entropy(trained(probe), y, reduction="sum").backward()
+    expected = torch.clamp(x + epsilon * probe.grad.sign(), 0, 1)
+    adversarial = fgsm(trained, x, y, epsilon)
+    assert torch.equal(adversarial, expected)
+    assert (adversarial - x).abs().max() <= epsilon + 1e-7
+    assert adversarial.min() >= 0 and adversarial.max() <= 1
+    if epsilon:
+        assert ((adversarial - x).abs() > epsilon / 2).float().mean() > 0.1
+
+
+def test_cw_margin_masks_the_true_class_on_negative_logits() -> None:
+    logits = torch.tensor([[-5.0, -1.0, -3.0], [-5.0, -1.0, -3.0], [-0.5, -4.0, -2.0]])
+    labels = torch.tensor([1, 0, 0])
+    # best other class: -3 (not 0, the masked-out true class times 0), -1, -2
+    assert torch.equal(cw_margin(logits, labels, kappa=0.0), torch.tensor([2.0, 0.0, 1.5]))
+    assert torch.equal(cw_margin(logits, labels, kappa=10.0), torch.tensor([2.0, -4.0, 1.5]))
+
+
+def test_cw_stays_in_the_unit_box_and_succeeds_more_often_as_c_grows(
+    trained: LeNet, test_batch: tuple[torch.Tensor, torch.Tensor]
+) -> None:
+    x, y = test_batch
+    spec = CWSpec(steps=30, lr=0.1)
+    rates, sizes = [], []
+    for c in (0.05, 0.5, 5.0):
+        adversarial = cw_l2(trained, x, y, c, spec)
+        assert adversarial.min() >= 0 and adversarial.max() <= 1
+        success = trained(adversarial).argmax(1) != y
+        rates.append(success.float().mean().item())
+        sizes.append((adversarial - x).flatten(1).norm(dim=1))
+        unchanged = ~success & (sizes[-1] > 0)
+        assert not unchanged.any(), "a failed image must be returned clean"
+    assert rates == sorted(rates) and rates[-1] > rates[0] + 0.3 and rates[-1] > 0.85
+
+
+def test_cw_early_abort_stops_when_the_loss_stalls(
+    trained: LeNet, test_batch: tuple[torch.Tensor, torch.Tensor], caplog: pytest.LogCaptureFixture
+) -> None:
+    x, y = test_batch
+    # with a tiny c the clean image is the optimum: no window after the first lowers the loss
+    with caplog.at_level("INFO", logger="bgbias"):
+        cw_l2(trained, x[:10], y[:10], 0.001, CWSpec(steps=100, lr=0.1, abort_early=False))
+        assert "abort" not in caplog.text
+        cw_l2(trained, x[:10], y[:10], 0.001, CWSpec(steps=100, lr=0.1))
+    assert "CW: loss stopped improving, abort after 20 of 100 steps" in caplog.text
+
+
+def test_attack_images_reports_sizes_success_and_predictions(
+    trained: LeNet, grey_file: Path
+) -> None:
+    test = read_split(grey_file, "test")
+    result = attack_images(trained, test.images[:70], test.labels[:70], Attack("fgsm", 0.2), CWSpec(), 32, CPU)
+    clean = test.images[:70].astype(np.float32) / 255
+    delta = (result["images"] - clean).reshape(70, -1)
+    assert result["images"].dtype == np.float32 and result["images"].shape == (70, 28, 28)
+    assert np.allclose(result["l2"], np.linalg.norm(delta, axis=1), atol=1e-5)
+    assert np.allclose(result["linf"], np.abs(delta).max(1)) and result["linf"].max() <= 0.2 + 1e-6
+    assert np.array_equal(result["success"], result["adversarial_prediction"] != test.labels[:70])
+    assert (result["clean_prediction"] == test.labels[:70]).mean() > 0.6
+
+
+def test_attack_names_and_their_errors() -> None:
+    names = attack_names({"fgsm_epsilons": [0, 0.1, 0.5], "cw_c": [0.1, 1.0, 5]})
+    assert names == ["fgsm-0", "fgsm-0.1", "fgsm-0.5", "cw-0.1", "cw-1", "cw-5"]
+    assert Attack.parse("cw-0.5") == Attack("cw", 0.5)
+    with pytest.raises(ValueError, match=r"attack 'pgd' is unknown; allowed: fgsm, cw"):
+        Attack.parse("pgd-0.1")
+    with pytest.raises(ValueError, match=r"attack name 'fgsm-x' is not allowed; allowed: fgsm-<epsilon> or cw-<c>"):
+        Attack.parse("fgsm-x")
+    with pytest.raises(ValueError, match=r"FGSM epsilon 1.5 is not allowed"):
+        Attack("fgsm", 1.5)
+    with pytest.raises(ValueError, match=r"CW constant c 0.0 is not allowed; allowed: c > 0"):
+        Attack("cw", 0.0)
+
+
+def test_attacked_subset_is_seeded_and_capped() -> None:
+    first = attacked_subset(500, 40, seed=0, split="train")
+    assert len(first) == 40 and len(set(first)) == 40 and np.all(np.diff(first) > 0)
+    assert np.array_equal(first, attacked_subset(500, 40, seed=0, split="train"))
+    assert not np.array_equal(first, attacked_subset(500, 40, seed=1, split="train"))
+    assert np.array_equal(attacked_subset(30, 40, seed=0, split="train"), np.arange(30))
+    assert np.array_equal(attacked_subset(30, None, seed=0, split="train"), np.arange(30))
+
+
+def test_adversarial_set_file(tmp_path: Path, trained: LeNet, grey_file: Path) -> None:
+    sizes = {"train": 40, "dev": 20, "test": 30}
+    paths = {}
+    for attack in (Attack("fgsm", 0.0), Attack("fgsm", 0.3), Attack("cw", 5.0)):
+        paths[attack.name] = tmp_path / f"{attack.name}.h5"
+        make_adversarial_set(
+            paths[attack.name], trained, grey_file, attack, CWSpec(steps=20, lr=0.1), sizes, 25, 0, CPU, {"a": 1}
+        )
+    grey_test = read_split(grey_file, "test")
+    with h5py.File(paths["fgsm-0.3"], "r") as handle:
+        assert set(handle) == {"train", "dev", "test"} and handle.attrs["attack"] == "fgsm"
+        assert handle.attrs["strength"] == 0.3 and handle.attrs["seed"] == 0
+        test = {key: handle["test"][key][()] for key in handle["test"]}
+    assert {len(values) for values in test.values()} == {30}
+    assert test["images"].dtype == np.float32 and test["images"].shape == (30, 28, 28)
+    index = test["grey_index"]
+    assert np.array_equal(index, attacked_subset(300, 30, 0, "test"))
+    assert np.array_equal(test["labels"], grey_test.labels[index])
+    assert np.array_equal(test["source_index"], grey_test.source_index[index])
+    assert np.allclose(test["linf"], 0.3, atol=1e-6) and (test["bg_color"] == -1).all()
+    assert set(test["bg_mode"]) == {b"fgsm-0.3"}
+
+    with h5py.File(paths["fgsm-0"], "r") as handle:
+        clean = handle["train/images"][()]
+        assert (handle["train/l2"][()] == 0).all() and (handle["train/bg_color"][()] == 0).all()
+    grey_train = read_split(grey_file, "train")
+    assert np.array_equal(clean, grey_train.images[attacked_subset(500, 40, 0, "train")] / np.float32(255))
+
+    summary = attack_summary(paths["cw-5"]).set_index("split")
+    assert list(summary.index) == ["train", "dev", "test"] and list(summary["n"]) == [40, 20, 30]
+    read = read_split(paths["cw-5"], "test")
+    assert summary.loc["test", "success_rate"] > 0.5
+    with h5py.File(paths["cw-5"], "r") as handle:
+        assert summary.loc["test", "mean_l2"] == pytest.approx(handle["test/l2"][()].mean())
+    assert read.images.min() >= 0 and read.images.max() <= 1
+
+
+def test_matches_the_adversarial_robustness_toolbox(
+    trained: LeNet, test_batch: tuple[torch.Tensor, torch.Tensor]
+) -> None:
+    art_evasion = pytest.importorskip("art.attacks.evasion")
+    from art.estimators.classification import PyTorchClassifier
+
+    x, y = test_batch
+    classifier = PyTorchClassifier(
+        trained, loss=torch.nn.CrossEntropyLoss(), input_shape=(1, 28, 28), nb_classes=10, clip_values=(0.0, 1.0)
+    )
+    for epsilon in (0.1, 0.3):
+        theirs = art_evasion.FastGradientMethod(classifier, eps=epsilon, batch_size=100).generate(x.numpy(), y=y.numpy())
+        assert np.array_equal(fgsm(trained, x, y, epsilon).numpy(), theirs)
+
+    # ART's CW (gradient descent with a line search) is slow: 20 images, 30 steps, one constant
+    x, y, c, steps, lr = x[:20], y[:20], 1.0, 30, 0.1
+    theirs = torch.from_numpy(
+        art_evasion.CarliniL2Method(
+            classifier, confidence=0.0, learning_rate=lr, binary_search_steps=1, max_iter=steps,
+            initial_const=c, batch_size=20, verbose=False,
+        ).generate(x.numpy(), y=y.numpy())
+    )
+    ours = cw_l2(trained, x, y, c, CWSpec(steps=steps, lr=lr))
+    success = {name: trained(a).argmax(1) != y for name, a in (("ours", ours), ("art", theirs))}
+    sizes = {name: (a - x).flatten(1).norm(dim=1) for name, a in (("ours", ours), ("art", theirs))}
+    both = success["ours"] & success["art"]
+    assert success["art"].float().mean() > 0.3 and both.sum() >= 5
+    assert success["ours"].float().mean() >= success["art"].float().mean() - 0.1
+    # Adam converges faster than ART's line search: on the images both fooled, our L2 is at most as large
+    ratio = sizes["ours"][both].mean() / sizes["art"][both].mean()
+    assert 0.4 < ratio < 1.2, (success, sizes)
