@@ -1,0 +1,142 @@
+"""The catastrophic-forgetting experiment: tables from hand-made evaluations, a real run on mini MNIST,
+and the workflow's rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import run_snakemake
+from bgbias.attacks import Attack, CWSpec, attack_summary, make_adversarial_set
+from bgbias.datasets import MnistSpec
+from bgbias.evaluation import predict
+from bgbias.forgetting import (
+    attack_markdown,
+    attack_table,
+    evaluate_on_sets,
+    fine_tune_on_set,
+    forgetting_figure,
+    forgetting_markdown,
+    forgetting_table,
+)
+from bgbias.grey import make_grey_dataset
+from bgbias.models import LeNet
+from bgbias.storage import read_split
+from bgbias.training import TrainSpec, train_classifier
+
+CPU = torch.device("cpu")
+
+
+def evaluation(seed: int, model: str, clean: float, fgsm: float, cw: float) -> dict:
+    return {"seed": seed, "model": model, "accuracy": {"clean": clean, "cw-0.5": cw, "fgsm-0.1": fgsm}}
+
+
+def test_forgetting_table_rows_columns_and_changes() -> None:
+    evaluations = [
+        evaluation(1, "cw-0.5", 0.90, 0.70, 0.95),
+        evaluation(0, "fgsm-0.1", 0.95, 0.90, 0.20),
+        evaluation(0, "grey", 0.99, 0.30, 0.10),
+        evaluation(1, "grey", 0.97, 0.20, 0.00),
+        evaluation(0, "cw-0.5", 0.93, 0.60, 0.85),
+        evaluation(1, "fgsm-0.1", 0.91, 0.80, 0.10),
+    ]
+    table = forgetting_table(evaluations)
+    assert list(table.columns) == [
+        "seed", "model", "attack", "strength", "clean", "clean_change", "own", "fgsm-0.1", "cw-0.5"
+    ]
+    assert list(zip(table["seed"], table["model"])) == [
+        (0, "grey"), (0, "fgsm-0.1"), (0, "cw-0.5"), (1, "grey"), (1, "fgsm-0.1"), (1, "cw-0.5")
+    ]
+    assert table["clean_change"].round(6).tolist() == [0.0, -0.04, -0.06, 0.0, -0.06, -0.07]
+    assert table["own"].tolist()[1:3] == [0.90, 0.85] and np.isnan(table["own"][0])
+    assert table["attack"].tolist()[:3] == ["none", "fgsm", "cw"] and table["strength"].tolist()[1:3] == [0.1, 0.5]
+
+    markdown = forgetting_markdown(table)
+    assert "Seeds: 0, 1." in markdown
+    grey_line = next(line for line in markdown.splitlines() if line.startswith("| grey"))
+    assert "0.980 ± 0.014" in grey_line
+    assert [line.split("|")[1].strip() for line in markdown.splitlines()[4:]] == ["grey", "fgsm-0.1", "cw-0.5"]
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) -> dict:
+    """The whole experiment on mini MNIST: grey data, a grey LeNet, two attacks, fine-tuning, evaluation."""
+    folder = tmp_path_factory.mktemp("forgetting")
+    grey = folder / "grey.h5"
+    make_grey_dataset(grey, mnist_spec, seed=0, config_slice={})
+    train, dev = read_split(grey, "train"), read_split(grey, "dev")
+    spec = TrainSpec(epochs=6, patience=6, batch_size=32, lr=0.05, momentum=0.9, dropout=False)
+    model, _ = train_classifier(train.images, train.labels, dev.images, dev.labels, spec, seed=0, device=CPU)
+    sets = {}
+    for attack in (Attack("fgsm", 0.3), Attack("cw", 5.0)):
+        sets[attack.name] = folder / f"{attack.name}.h5"
+        make_adversarial_set(
+            sets[attack.name], model, grey, attack, CWSpec(steps=20, lr=0.1),
+            {"train": 200, "dev": 50, "test": 100}, 100, 0, CPU, {},
+        )
+    evaluations = [{"seed": 0, "model": "grey", "accuracy": evaluate_on_sets(model, grey, sets, CPU)}]
+    tune = TrainSpec(epochs=3, patience=3, batch_size=20, lr=0.02, momentum=0.9)
+    histories = {}
+    for name, path in sets.items():
+        tuned = LeNet(in_channels=1, dropout=False)
+        tuned.load_state_dict(model.state_dict())
+        histories[name] = fine_tune_on_set(tuned, path, tune, seed=0, device=CPU)
+        evaluations.append({"seed": 0, "model": name, "accuracy": evaluate_on_sets(tuned, grey, sets, CPU)})
+    return {"sets": sets, "evaluations": evaluations, "histories": histories, "grey": grey, "model": model}
+
+
+def test_fine_tuning_on_a_set_learns_its_attack(experiment: dict) -> None:
+    table = forgetting_table(experiment["evaluations"]).set_index("model")
+    assert list(table.index) == ["grey", "fgsm-0.3", "cw-5"]
+    assert table.loc["grey", "clean"] > 0.6
+    assert table.loc["grey", "clean"] == pytest.approx(table.loc["grey", "clean"] - table.loc["grey", "clean_change"])
+    for name in ("fgsm-0.3", "cw-5"):
+        assert table.loc[name, "own"] == table.loc[name, name]
+        assert table.loc[name, name] > table.loc["grey", name] + 0.1
+        assert len(experiment["histories"][name]) == 3
+    values = table[["clean", "fgsm-0.3", "cw-5"]].to_numpy()
+    assert ((values >= 0) & (values <= 1)).all()
+
+
+def test_grey_model_scores_match_the_test_split_and_the_attack_success(experiment: dict) -> None:
+    clean = read_split(experiment["grey"], "test")
+    predictions = predict(experiment["model"], clean.images, CPU)
+    scores = experiment["evaluations"][0]["accuracy"]
+    assert scores["clean"] == pytest.approx((predictions == clean.labels).mean())
+    for name, path in experiment["sets"].items():
+        test = attack_summary(path).set_index("split").loc["test"]
+        assert scores[name] == pytest.approx(1 - test["success_rate"])
+
+
+def test_attack_table_and_figure(experiment: dict) -> None:
+    table = attack_table([attack_summary(path) for path in experiment["sets"].values()])
+    assert list(zip(table["name"], table["split"])) == [
+        (name, split) for name in ("fgsm-0.3", "cw-5") for split in ("train", "dev", "test")
+    ]
+    assert table["n"].tolist() == [200, 50, 100] * 2
+    fgsm = table[table["attack"] == "fgsm"]
+    assert np.allclose(fgsm["mean_linf"], 0.3, atol=1e-6)
+    markdown = attack_markdown(table)
+    assert "success_rate" in markdown and "| fgsm " in markdown and "| cw " in markdown
+
+    figure = forgetting_figure(forgetting_table(experiment["evaluations"]))
+    assert [axis.get_xlabel() for axis in figure.axes] == ["FGSM epsilon", "CW-L2 constant c"]
+    assert all(len(axis.get_lines()) >= 2 for axis in figure.axes)
+
+
+@pytest.mark.workflow
+def test_workflow_lists_the_adversarial_rules_and_outputs(workflow_dir: Path) -> None:
+    result = run_snakemake(workflow_dir, "results/all", "-n", "--quiet", "rules")
+    counts = {
+        line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines() if len(line.split()) == 2
+        and line.split()[1].isdigit()
+    }
+    # tiny.yaml: 2 FGSM epsilons and 2 CW constants
+    assert counts["attack"] == 4 and counts["adversarial_finetune"] == 4 and counts["evaluate_adversarial"] == 5
+    for rule in ("grey_dataset", "train_grey", "forgetting_table", "attack_table", "forgetting_figure"):
+        assert counts[rule] == 1
+    bad = run_snakemake(workflow_dir, "-n", "--config", "adversarial={cw_c: [0]}", check=False)
+    assert bad.returncode != 0 and "config key adversarial.cw_c.0: 0 is not allowed" in bad.stdout + bad.stderr
