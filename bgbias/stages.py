@@ -289,15 +289,24 @@ def build_grey(output: Path, raw_dir: Path, data: dict, seed: int) -> None:
 def attack(
     model: Path, grey: Path, output: Path, name: str, adversarial: dict, device: str, seed: int, threads: int = 1
 ) -> None:
-    """The adversarial set `name` (e.g. fgsm-0.1, cw-5) of the grey model on the grey dataset."""
+    """The adversarial set `name` (e.g. fgsm-0.1, cw-5) of the grey model on the grey dataset.
+
+    `adversarial` holds the attacked subset sizes and batch size, and for CW `cw_steps`, `cw_lr`,
+    `cw_kappa` and `cw_abort_early`.
+    """
     torch.set_num_threads(threads)
     net, _ = load_checkpoint(Path(model), in_channels=1)
-    cw = CWSpec(adversarial["cw_steps"], adversarial["cw_lr"], adversarial["cw_kappa"], adversarial["cw_abort_early"])
+    kind = Attack.parse(name)
+    cw = (
+        CWSpec(adversarial["cw_steps"], adversarial["cw_lr"], adversarial["cw_kappa"], adversarial["cw_abort_early"])
+        if kind.kind == "cw"
+        else CWSpec()
+    )
     sizes = {split: adversarial[f"{split}_size"] for split in SPLITS}
     where = resolve_device(device)
     log.info("attack %s on %s, attacked images per split %s, on %s", name, grey, sizes, where)
     make_adversarial_set(
-        Path(output), net, Path(grey), Attack.parse(name), cw, sizes, adversarial["batch_size"], seed, where,
+        Path(output), net, Path(grey), kind, cw, sizes, adversarial["batch_size"], seed, where,
         {"adversarial": adversarial, "attack": name},
     )
 

@@ -1,7 +1,7 @@
 rule grey_dataset:
     input:
         mnist=MNIST_FILES,
-        code=library("grey", "datasets", "mnist", "storage"),
+        code=library("grey", "datasets", "backgrounds", "mnist", "storage"),
     output:
         "results/s{seed}/adversarial/datasets/grey.h5",
     params:
@@ -51,7 +51,7 @@ rule attack:
     output:
         "results/s{seed}/adversarial/sets/{attack}.h5",
     params:
-        adversarial=attack_params(),
+        adversarial=attack_params,
         device=config["device"],
     wildcard_constraints:
         attack=one_of(ATTACKS),

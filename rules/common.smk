@@ -110,13 +110,12 @@ def grey_params():
     return {"mnist": data_slice(config)["mnist"]}
 
 
-def attack_params():
-    """The config slice an adversarial set depends on (not the lists of strengths, not the training)."""
-    return {
-        k: v
-        for k, v in config["adversarial"].items()
-        if k not in ("fgsm_epsilons", "cw_c", "train", "fine_tune")
-    }
+def attack_params(wildcards):
+    """The config slice an adversarial set depends on: the attacked subset sizes, and CW's settings for CW."""
+    keys = ["train_size", "dev_size", "test_size", "batch_size"]
+    if wildcards.attack.startswith("cw-"):
+        keys += ["cw_steps", "cw_lr", "cw_kappa", "cw_abort_early"]
+    return {key: config["adversarial"][key] for key in keys}
 
 
 def all_targets():
