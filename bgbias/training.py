@@ -135,6 +135,7 @@ def fit_seeded(
             total_loss += loss.item() * len(index)
             correct += batch_correct
             show_progress(epoch, number, len(batches))
+        train_seconds = time.perf_counter() - started
         dev = dev_eval()
         rows.append(
             {
@@ -143,6 +144,7 @@ def fit_seeded(
                 "train_accuracy": correct / train_size,
                 "dev_loss": dev.loss,
                 "dev_accuracy": dev.accuracy,
+                "train_seconds": train_seconds,
                 "seconds": time.perf_counter() - started,
             }
         )

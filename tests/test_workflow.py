@@ -19,7 +19,10 @@ pytestmark = pytest.mark.workflow
 
 def test_dry_run_lists_the_initial_setup(workflow_dir: Path) -> None:
     result = run_snakemake(workflow_dir, "results/all", "-n", "--quiet", "rules")
-    for rule in ("mnist", "biased_dataset", "test_dataset", "train_base", "evaluate", "confusion_figure", "all"):
+    for rule in (
+        "mnist", "biased_dataset", "test_dataset", "paired_dataset", "sample_grid", "train_base", "paired_train",
+        "evaluate", "confusion_figure", "accuracy_table", "per_colour_table", "fraction_table", "reproduction", "all",
+    ):
         assert rule in result.stdout
 
 
