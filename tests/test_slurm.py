@@ -62,7 +62,7 @@ def run_on_cluster(workdir: Path, *args: str) -> str:
     """Snakemake through profiles/slurm layered with the CI profile; its stdout and stderr together.
 
     A run still going after CLUSTER_TIMEOUT_S gets SIGINT, on which Snakemake cancels its SLURM jobs
-    (SIGTERM or SIGKILL would leave them queued), and the test fails.
+    (on SIGTERM it waits for them, SIGKILL leaves them queued), and the test fails.
     """
     env = {**os.environ, "PYTHONPATH": str(workdir)}
     profiles = ["--profile", "profiles/slurm", "--workflow-profile", str(CI_PROFILE)]
@@ -75,7 +75,11 @@ def run_on_cluster(workdir: Path, *args: str) -> str:
             output, _ = process.communicate(timeout=CLUSTER_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGINT)
-            output, _ = process.communicate(timeout=120)
+            try:
+                output, _ = process.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                output, _ = process.communicate()
             pytest.fail(f"snakemake on SLURM still running after {CLUSTER_TIMEOUT_S} s, interrupted:\n{output[-6000:]}")
     assert process.returncode == 0, f"snakemake on SLURM failed:\n{output[-8000:]}"
     return output
