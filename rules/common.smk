@@ -84,8 +84,8 @@ def eval_metrics(test_sets=None):
 
 
 def gpu_count():
-    """GPUs a training job asks for: one when the config asks for CUDA."""
-    return 1 if config["device"] == "cuda" else 0
+    """GPUs a training or attack job asks for: one, unless the config says `device: cpu`."""
+    return 0 if config["device"] == "cpu" else 1
 
 
 def all_targets():

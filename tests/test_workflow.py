@@ -72,3 +72,26 @@ def test_tiny_end_to_end_run(workflow_dir: Path) -> None:
         with Image.open(results / png) as image:
             assert image.format == "PNG" and image.width > 300
     assert (results / "logs/s0/models/base.log").read_text().count("epoch ") >= 1
+
+    models = ["base", "paired-pool-f1"]
+    paired_history = pd.read_csv(results / "s0/models/paired-pool-f1.csv")
+    assert 1 <= len(paired_history) <= 2
+    _, paired_meta = load_checkpoint(results / "s0/models/paired-pool-f1.pt", in_channels=3)
+    assert paired_meta["config"]["paired"]["method"] == "l2"
+
+    accuracy = pd.read_csv(results / "tables/accuracy.csv", index_col="model")
+    assert list(accuracy.index) == models and list(accuracy.columns) == ["pool", "noise", "solid-black"]
+    for model in models:
+        for test_set in accuracy.columns:
+            saved = json.loads((results / f"s0/eval/{model}/{test_set}.json").read_text())["accuracy"]
+            assert accuracy.loc[model, test_set] == pytest.approx(saved, abs=1e-4)
+    per_colour = pd.read_csv(results / "tables/per_colour.csv", index_col="model")
+    assert list(per_colour.index) == models and len(per_colour.columns) == 11
+    assert per_colour.columns[0] == "pool 0 (255,0,0)" and per_colour.columns[-1] == "solid-black"
+    fractions = pd.read_csv(results / "tables/fractions.csv")
+    assert fractions[["augment", "fraction"]].values.tolist() == [["pool", 1.0]]
+    assert (results / "tables/accuracy.md").read_text().count("\n") == 2 + len(models)
+    report = (workflow_dir / "docs/reproduction.md").read_text()
+    assert "### paired-pool-f1" in report and "## Accuracy: models x test sets" in report
+    for png in ("figures/accuracy.png", "figures/per_colour.png", "figures/fractions.png", "s0/figures/samples/biased.png"):
+        assert (results / png).read_bytes()[:4] == b"\x89PNG"
