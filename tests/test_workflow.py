@@ -11,10 +11,34 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import run_snakemake
+from conftest import copy_workflow, run_snakemake
 from bgbias.models import load_checkpoint
 
 pytestmark = pytest.mark.workflow
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule -> number of jobs of a dry-run (empty when nothing is to be done)."""
+    output = run_snakemake(workdir, "-n", *args).stdout
+    if "Job stats:" not in output:
+        return {}
+    table = output.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
+    return {rule: int(count) for rule, count in (line.split() for line in table) if rule != "total"}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny config run to completion once, shared by the tests below."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("finished") / "workflow")
+    run_snakemake(workdir, "results/all", "--cores", "2")
+    return workdir
+
+
+def test_one_figure_target_builds_only_what_it_needs(workflow_dir: Path) -> None:
+    jobs = planned_jobs(workflow_dir, "results/s0/figures/confusion/base/noise.png")
+    assert jobs == {
+        "mnist": 1, "biased_dataset": 1, "test_dataset": 1, "train_base": 1, "evaluate": 1, "confusion_figure": 1,
+    }
 
 
 def test_dry_run_lists_the_initial_setup(workflow_dir: Path) -> None:
@@ -41,8 +65,8 @@ def test_nested_override_from_the_command_line(workflow_dir: Path) -> None:
     assert "config key train.epochs: 0 is not allowed; allowed: integer >= 1" in bad.stdout + bad.stderr
 
 
-def test_tiny_end_to_end_run(workflow_dir: Path) -> None:
-    run_snakemake(workflow_dir, "results/all", "--cores", "2")
+def test_tiny_end_to_end_run(finished_run: Path) -> None:
+    workflow_dir = finished_run
     results = workflow_dir / "results"
     listed = [line.split("\t")[1] for line in (results / "all").read_text().splitlines()]
     assert listed and all((workflow_dir / path).is_file() for path in listed)
@@ -95,3 +119,38 @@ def test_tiny_end_to_end_run(workflow_dir: Path) -> None:
     assert "### paired-pool-f1" in report and "## Accuracy: models x test sets" in report
     for png in ("figures/accuracy.png", "figures/per_colour.png", "figures/fractions.png", "s0/figures/samples/biased.png"):
         assert (results / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_nothing_reruns_after_a_finished_run(finished_run: Path) -> None:
+    assert planned_jobs(finished_run, "results/all") == {}
+
+
+def test_changing_the_paired_reg_reruns_exactly_its_dependents(finished_run: Path) -> None:
+    jobs = planned_jobs(finished_run, "results/all", "--config", "paired={reg: 0.001}")
+    assert jobs == {
+        "paired_train": 1, "evaluate": 3, "confusion_figure": 3, "training_curve": 1,
+        "accuracy_table": 1, "per_colour_table": 1, "fraction_table": 1, "reproduction": 1, "all": 1,
+    }
+
+
+def test_changing_the_bias_reruns_training_but_not_the_test_sets(finished_run: Path) -> None:
+    jobs = planned_jobs(finished_run, "results/all", "--config", "bias={correlation: 0.9}")
+    assert "train_base" in jobs and "test_dataset" not in jobs and "mnist" not in jobs
+
+
+def test_editing_library_code_reruns_the_rules_that_run_it(finished_run: Path) -> None:
+    module = finished_run / "bgbias" / "tables.py"
+    original = module.read_text()
+    try:
+        module.write_text(original + "\n")
+        jobs = planned_jobs(finished_run, "results/all")
+    finally:
+        module.write_text(original)
+    assert set(jobs) == {"accuracy_table", "per_colour_table", "fraction_table", "reproduction", "all"}
+
+
+def test_report_holds_every_category(finished_run: Path) -> None:
+    run_snakemake(finished_run, "--report", "results/report.html")
+    report = (finished_run / "results" / "report.html").read_text()
+    for category in ("Datasets", "Training curves", "Confusion matrices", "Accuracy tables", "Per-colour tables"):
+        assert category in report
