@@ -83,6 +83,12 @@ def eval_metrics(test_sets=None):
     )
 
 
+def generation_mem_mb(split):
+    """Memory (MB) of a job that colours the official `split`: the images in RGB a few times over, plus Python."""
+    count = config["mnist"][f"{split}_size"] or {"train": 60000, "test": 10000}[split]
+    return 300 + count * 28 * 28 * 3 * 4 // 1_000_000
+
+
 def gpu_count():
     """GPUs a training or attack job asks for: one, unless the config says `device: cpu`."""
     return 0 if config["device"] == "cpu" else 1
