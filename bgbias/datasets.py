@@ -9,7 +9,16 @@ from typing import Iterable, Mapping
 import h5py
 import numpy as np
 
-from bgbias.backgrounds import DEFAULT_POOL, MODE_DTYPE, Background, ModeContext, canonical_mode, generate
+from bgbias.backgrounds import (
+    DEFAULT_POOL,
+    MODE_DTYPE,
+    Background,
+    ModeContext,
+    canonical_mode,
+    fill_colors,
+    generate,
+    set_pixels,
+)
 from bgbias.mnist import Split, load_split, train_dev_split
 from bgbias.seeding import rng_for
 from bgbias.storage import ColoredSplit, atomic_path, write_attributes, write_split
@@ -65,9 +74,11 @@ def background_mask(digits: np.ndarray) -> np.ndarray:
     return digits == 0
 
 
-def paint(digits: np.ndarray, background: np.ndarray, foreground: tuple[int, int, int]) -> np.ndarray:
-    """Digit strokes (grey value > 0) in the foreground colour over `background` (N, 28, 28, 3) or (N, 1, 1, 3)."""
-    return np.where((digits > 0)[..., None], np.array(foreground, np.uint8), background)
+def paint(digits: np.ndarray, layer: np.ndarray, foreground: tuple[int, int, int]) -> np.ndarray:
+    """The digit strokes (grey value > 0) painted in the foreground colour over the background `layer`
+    (N, 28, 28, 3), in place; returns `layer`."""
+    set_pixels(layer, digits > 0, foreground)
+    return layer
 
 
 def empty_split(split: Split) -> ColoredSplit:
@@ -112,7 +123,8 @@ def biased_split(split: Split, bias: BiasSpec, rng: np.random.Generator, colors:
     biased_colors = pool[np.where(keep, labels, other)]
 
     colored = empty_split(split)
-    colored.images[biased] = paint(split.images[biased], biased_colors[:, None, None, :], colors.foreground)
+    layer = fill_colors(len(biased), biased_colors).pixels
+    colored.images[biased] = paint(split.images[biased], layer, colors.foreground)
     colored.bg_color[biased] = biased_colors
     colored.bg_mode[biased] = BIASED_MODE.encode()
     unbiased = np.setdiff1d(np.arange(len(split)), biased)

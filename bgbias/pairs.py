@@ -132,6 +132,15 @@ def augmented_rows(labels: np.ndarray, digits: tuple[int, ...], fraction: float,
     return np.sort(candidates[: int(round(fraction * len(candidates)))])
 
 
+def keep_foreground(versions: np.ndarray, images: np.ndarray, foreground: np.ndarray) -> np.ndarray:
+    """`versions` (B, K, 28, 28, 3) with the `foreground` pixels (B, 28, 28) of `images` (B, 28, 28, 3) copied
+    into all K versions, in place; returns `versions`. (The mask is widened to the channels once and
+    broadcast over K, so numpy copies whole contiguous rows.)"""
+    channels = np.repeat(foreground[..., None], versions.shape[-1], axis=-1)[:, None]
+    np.copyto(versions, images[:, None], where=channels)
+    return versions
+
+
 def write_versions(
     group: h5py.Group,
     base: ColoredSplit,
@@ -155,9 +164,7 @@ def write_versions(
             own = dataclasses.replace(donors, own=np.repeat(batch, copies))
             background = generate(spec.augment_mode, mask, rng, dataclasses.replace(context, donors=own))
             shape = (len(batch), copies, 28, 28)
-            writer.append(
-                np.where(mask.reshape(*shape, 1), background.pixels.reshape(*shape, 3), base.images[batch, None])
-            )
+            writer.append(keep_foreground(background.pixels.reshape(*shape, 3), base.images[batch], ~masks[batch]))
             alt_colors[start : start + len(batch)] = background.colors.reshape(len(batch), copies, 3)
             modes = spec.augment_mode.encode() if background.modes is None else background.modes.reshape(shape[:2])
             alt_modes[start : start + len(batch)] = modes
