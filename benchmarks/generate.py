@@ -6,8 +6,11 @@ paired dataset (K versions of the biased digits' images of the default biased da
 mode). Each generation runs in a fresh Python process; its wall time (of the generation call,
 after imports), its peak resident memory (the whole process, from wait4) and its file size are
 the medians over --repeats runs; the CPU seconds of the generation (all its threads) are
-reported too, a number that a loaded machine inflates less than the wall time. Prints a Markdown table, the goals met or missed, and the disk
-size of the default config's catalogue of datasets estimated from the measured files.
+reported too, a number that a loaded machine inflates less than the wall time. Prints a
+Markdown table, the goals met or missed, and the disk size of the default config's catalogue
+of datasets estimated from the measured files. The generation goes through the library, as
+the data stages do; `bgbias.stages` itself also imports torch (for the training stages),
+which costs a workflow job about 0.5 GB and several seconds more.
 
     PYTHONPATH=. python benchmarks/generate.py --raw ../shared/data/mnist/raw --repeats 3
 """

@@ -173,8 +173,6 @@ def not_one_colour(count: int) -> np.ndarray:
     return np.full((count, 3), NOT_ONE_COLOUR, np.int16)
 
 
-
-
 @register("pool", "basic", "pure")
 def pool_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
     """One colour drawn uniformly from the pool per image."""
@@ -298,7 +296,9 @@ def own_donors(mask: np.ndarray, rng: np.random.Generator, context: ModeContext)
     """The images' own backgrounds painted with the `crossover_source` mode, as crossover donors."""
     source = canonical_mode(context.option("crossover_source"))
     if source == "crossover":
-        raise ValueError("modes.crossover_source='crossover' is not allowed: crossover needs another mode as its source")
+        raise ValueError(
+            "modes.crossover_source='crossover' is not allowed: crossover needs another mode as its source"
+        )
     painted = generate(source, mask, rng, context)
     return Donors(painted.pixels, mask, painted.colors, np.arange(mask.shape[0]))
 

@@ -129,7 +129,8 @@ def biased_split(split: Split, bias: BiasSpec, rng: np.random.Generator, colors:
     colored.bg_mode[biased] = BIASED_MODE.encode()
     unbiased = np.setdiff1d(np.arange(len(split)), biased)
     rest = colored_split(split.subset(unbiased), bias.unbiased_mode, rng, colors)
-    colored.images[unbiased], colored.bg_color[unbiased], colored.bg_mode[unbiased] = rest.images, rest.bg_color, rest.bg_mode
+    colored.images[unbiased] = rest.images
+    colored.bg_color[unbiased], colored.bg_mode[unbiased] = rest.bg_color, rest.bg_mode
     return colored
 
 

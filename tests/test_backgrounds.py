@@ -238,7 +238,8 @@ def component_of(images: np.ndarray, mask: np.ndarray) -> np.ndarray:
     first = images[np.arange(len(images)), 0, 0].astype(np.int16)
     in_pool = (first[:, None] == DEFAULT_POOL[None].astype(np.int16)).all(-1).any(1)
     a, b = images[:, 0, 0], images[:, 2, 0]
-    striped = ((images == np.where(STRIP_A[None, :, None, None], a[:, None, None], b[:, None, None])).all(-1) | ~mask).all((1, 2))
+    expected = np.where(STRIP_A[None, :, None, None], a[:, None, None], b[:, None, None])
+    striped = ((images == expected).all(-1) | ~mask).all((1, 2))
     return np.select(
         [flat & in_pool, flat, striped], ["pool", "random_pure", "strips"], default="noise"
     )
