@@ -112,7 +112,10 @@ def describe_dataset(config: dict) -> str:
     if "bias" in config:
         bias = config["bias"]
         digits = {"none": "none", "all": "all", "partial": ",".join(map(str, bias["biased_digits"]))}[bias["mode"]]
-        return f"biased digits {digits} on their pool colour (rho {bias['correlation']:g}), others {bias['unbiased_mode']}"
+        return (
+            f"biased digits {digits} on their pool colour (rho {bias['correlation']:g}), "
+            f"others {bias['unbiased_mode']}"
+        )
     return f"test set on {config['mode']}"
 
 

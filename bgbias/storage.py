@@ -24,6 +24,7 @@ IMAGE_CHUNK = 1024  # images per HDF5 chunk of a split's `images`
 DEFLATE_LEVEL = 1
 NOISY_SHARE = 0.5  # chunks where more than this share of neighbouring pixels differ are deflated with Z_RLE
 PROBE_BYTES = 1 << 14
+PENDING_BYTES = 64 << 20  # chunks queued for compression at most
 
 
 class DatasetFileError(RuntimeError):
@@ -82,14 +83,15 @@ class ChunkWriter:
 
     Chunks are deflated in a thread pool (zlib releases the GIL) and written with direct chunk
     writes, so compression overlaps the caller's generation of the next rows; at most
-    `4 * threads` chunks wait in memory.
+    PENDING_BYTES of chunks (and at least two per thread) wait in memory.
     """
 
     def __init__(self, dataset: h5py.Dataset, executor: ThreadPoolExecutor, threads: int) -> None:
         self.dataset = dataset
         self.executor = executor
         self.rows = dataset.chunks[0]
-        self.limit = 4 * threads
+        self.inner = (0,) * (dataset.ndim - 1)
+        self.limit = max(2 * threads, PENDING_BYTES // (self.rows * int(np.prod(dataset.shape[1:]))))
         self.position = 0
         self.appended = 0
         self.leftover = np.empty((0, *dataset.shape[1:]), dataset.dtype)
@@ -113,10 +115,9 @@ class ChunkWriter:
 
     def drain(self, keep: int) -> None:
         """Write finished chunks in order until at most `keep` wait."""
-        zeros = (0,) * (self.dataset.ndim - 1)
         while len(self.pending) > keep:
             start, future = self.pending.popleft()
-            self.dataset.id.write_direct_chunk((start, *zeros), future.result())
+            self.dataset.id.write_direct_chunk((start, *self.inner), future.result())
 
     def close(self) -> None:
         """Write the last, partial chunk (padded with zeros, as HDF5 stores edge chunks) and everything queued."""
