@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from bgbias.backgrounds import DEFAULT_POOL, Background, ModeContext, generate
 from bgbias.mnist import Split, load_split, train_dev_split
 from bgbias.seeding import rng_for
-from bgbias.storage import ColoredSplit, atomic_path, write_attributes, write_split
+from bgbias.storage import ColoredSplit, atomic_path, create_file, write_attributes, write_split
 
 WHITE = (255, 255, 255)
 MODE_DTYPE = "S32"
@@ -105,7 +104,7 @@ def biased_split(split: Split, bias: BiasSpec, rng: np.random.Generator, colors:
 def write_dataset(path: Path, splits: dict[str, ColoredSplit], config_slice: dict, seed: int) -> None:
     """Write `splits` to the HDF5 file `path` atomically, with the config slice and seed as attributes."""
     with atomic_path(path) as partial:
-        with h5py.File(partial, "w") as handle:
+        with create_file(partial) as handle:
             write_attributes(handle, config_slice, seed)
             for name, split in splits.items():
                 write_split(handle, name, split)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +85,7 @@ def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] =
         from torchvision.datasets import MNIST
 
         staging = raw_dir.parent / ".download"
+        shutil.rmtree(staging, ignore_errors=True)
         MNIST(root=str(staging), download=True)
         for name in MNIST_MD5:
             shutil.copyfile(staging / "MNIST" / "raw" / name, raw_dir / f".{name}.partial")
@@ -94,14 +97,23 @@ def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] =
 
 def read_idx(path: Path) -> np.ndarray:
     """Read a gzip-compressed IDX file (MNIST's format) into a uint8 array."""
-    with gzip.open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with gzip.open(path, "rb") as handle:
+            data = handle.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise MnistError(f"MNIST file corrupt: {path} is not a complete gzip file ({error}); {FIX_HINT}") from error
     magic = int.from_bytes(data[:4], "big")
     if magic not in (2049, 2051):
-        raise MnistError(f"{path} is not an MNIST IDX file (magic number {magic})")
+        raise MnistError(f"MNIST file corrupt: {path} is not an MNIST IDX file (magic number {magic}); {FIX_HINT}")
     ndim = magic & 0xFF
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    header = 4 + 4 * ndim
+    if len(data) != header + math.prod(shape):
+        raise MnistError(
+            f"MNIST file corrupt: {path} holds {len(data) - header} bytes of data, "
+            f"its header announces shape {shape} ({math.prod(shape)} bytes); {FIX_HINT}"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
 def load_split(raw_dir: Path, split: str, limit: int | None = None) -> Split:
@@ -109,6 +121,11 @@ def load_split(raw_dir: Path, split: str, limit: int | None = None) -> Split:
     image_file, label_file = SPLIT_FILES[split]
     images = read_idx(Path(raw_dir) / image_file)[:limit]
     labels = read_idx(Path(raw_dir) / label_file)[:limit]
+    if images.shape[1:] != (28, 28) or len(images) != len(labels):
+        raise MnistError(
+            f"MNIST files corrupt: {Path(raw_dir) / image_file} holds images of shape {images.shape}, "
+            f"{Path(raw_dir) / label_file} {len(labels)} labels; {FIX_HINT}"
+        )
     return Split(images, labels.astype(np.int64), np.arange(len(labels), dtype=np.int64))
 
 

@@ -16,7 +16,7 @@ from bgbias.evaluation import evaluate_model
 from bgbias.mnist import fetch_mnist
 from bgbias.models import load_checkpoint, save_checkpoint
 from bgbias.plots import confusion_figure, save_figure, training_figure
-from bgbias.storage import atomic_path, read_split
+from bgbias.storage import atomic_path, read_attributes, read_split
 from bgbias.training import TrainSpec, resolve_device, train_classifier, write_history
 
 log = logging.getLogger("bgbias")
@@ -80,7 +80,8 @@ def train_base(data: Path, model: Path, history: Path, train: dict, device: str,
         train_split.images, train_split.labels, dev_split.images, dev_split.labels, TrainSpec(**train), seed, where
     )
     write_history(Path(history), epochs)
-    save_checkpoint(Path(model), net.cpu(), {"config": {"train": train}, "seed": seed, "data": str(data)})
+    config = {"train": train, "data": read_attributes(data)["config"]}
+    save_checkpoint(Path(model), net.cpu(), {"config": config, "seed": seed, "data": str(data), "device": str(where)})
 
 
 def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: str) -> None:
@@ -89,9 +90,13 @@ def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: st
     split = read_split(data, "test")
     result = evaluate_model(net, split, np.asarray(color_pool), resolve_device(device))
     log.info("%s on %s: accuracy %.4f", model, data, result["accuracy"])
+    config = {"model": meta.get("config"), "test_set": read_attributes(data)["config"], "color_pool": color_pool}
     write_json(
         Path(output),
-        {**result, "model": str(model), "test_set": str(data), "seed": meta.get("seed"), "bgbias_version": __version__},
+        {
+            **result, "model": str(model), "test_set": str(data), "seed": meta.get("seed"), "config": config,
+            "bgbias_version": __version__,
+        },
     )
 
 
