@@ -66,7 +66,7 @@ def parse_string(value: str, schema: dict, root: dict) -> Any:
         return None
     if "string" in types:
         return value
-    if "integer" in types:
+    if "integer" in types or "number" in types:
         try:
             return int(text)
         except ValueError:
@@ -80,8 +80,8 @@ def parse_string(value: str, schema: dict, root: dict) -> Any:
             return number
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"config: cannot parse {value!r}: {' '.join(str(error).split())}") from error
+    except yaml.YAMLError:
+        return value  # validation then names the key and what it allows
 
 
 def coerce(value: Any, schema: dict, root: dict) -> Any:
@@ -199,7 +199,8 @@ def explain(error: jsonschema.ValidationError, root: dict) -> str:
     if error.validator == "required":
         missing = [name for name in node["required"] if name not in error.instance]
         return f"config key {key}: missing key(s) {', '.join(map(repr, missing))}; required keys: {', '.join(known)}"
-    return f"config key {key}: {error.instance!r} is not allowed{PROBLEMS.get(error.validator, '')}; allowed: {allowed(node, root)}"
+    reason = PROBLEMS.get(error.validator, "")
+    return f"config key {key}: {error.instance!r} is not allowed{reason}; allowed: {allowed(node, root)}"
 
 
 def problem(key: str, value: Any, why: str, what: str) -> str:
