@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bgbias.seeding import rng_for
+from bgbias.storage import atomic_path
 
 MNIST_MD5 = {
     "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -78,9 +79,8 @@ def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] =
         mirror = Path(mirror)
         verify_raw(mirror, md5)
         for name in MNIST_MD5:
-            partial = raw_dir / f".{name}.partial"
-            shutil.copyfile(mirror / name, partial)
-            partial.replace(raw_dir / name)
+            with atomic_path(raw_dir / name) as partial:
+                shutil.copyfile(mirror / name, partial)
     else:
         from torchvision.datasets import MNIST
 
@@ -88,8 +88,8 @@ def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] =
         shutil.rmtree(staging, ignore_errors=True)
         MNIST(root=str(staging), download=True)
         for name in MNIST_MD5:
-            shutil.copyfile(staging / "MNIST" / "raw" / name, raw_dir / f".{name}.partial")
-            (raw_dir / f".{name}.partial").replace(raw_dir / name)
+            with atomic_path(raw_dir / name) as partial:
+                shutil.copyfile(staging / "MNIST" / "raw" / name, partial)
         shutil.rmtree(staging)
     verify_raw(raw_dir, md5)
     return [raw_dir / name for name in MNIST_MD5]
