@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-import h5py
 import numpy as np
 
 from bgbias.backgrounds import (
@@ -20,7 +19,7 @@ from bgbias.backgrounds import (
 )
 from bgbias.mnist import Split, load_split, train_dev_split
 from bgbias.seeding import rng_for
-from bgbias.storage import ColoredSplit, atomic_path, write_attributes, write_split
+from bgbias.storage import ColoredSplit, atomic_path, create_file, write_attributes, write_split
 
 WHITE = (255, 255, 255)
 BIASED_MODE = "biased"
@@ -144,7 +143,7 @@ def write_dataset(
     """Write `splits` (a mapping, or (name, split) pairs built one at a time) to the HDF5 file `path`
     atomically, with the config slice and seed as attributes, compressing in `threads` threads."""
     with atomic_path(path) as partial:
-        with h5py.File(partial, "w") as handle:
+        with create_file(partial) as handle:
             write_attributes(handle, config_slice, seed)
             for name, split in splits.items() if isinstance(splits, Mapping) else splits:
                 write_split(handle, name, split, threads)

@@ -1,4 +1,7 @@
-"""One function per workflow stage: what the Snakemake scripts and the `bgbias` CLI call."""
+"""One function per data, figure and table stage: what the Snakemake scripts and the `bgbias` CLI call.
+
+The stages that train or run models live in `bgbias.model_stages`, so that these jobs start without torch.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from bgbias import __version__
 from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset, make_test_dataset
-from bgbias.evaluation import evaluate_model
 from bgbias.mnist import fetch_mnist, load_split
-from bgbias.models import load_checkpoint, save_checkpoint
-from bgbias.paired_training import PairedSpec, paired_fine_tune
-from bgbias.pairs import PairSpec, make_paired_dataset, read_alt_index, read_paired_split, read_versions
+from bgbias.pairs import PairSpec, make_paired_dataset, read_alt_index, read_versions
 from bgbias.plots import (
     SamplePanel, confusion_figure, fraction_figure, sample_grid_figure, save_figure, table_heatmap, training_figure,
 )
@@ -25,7 +24,6 @@ from bgbias.storage import SPLITS, atomic_path, open_dataset, read_attributes, r
 from bgbias.tables import (
     accuracy_table, fraction_table, load_metrics, per_colour_table, to_csv_with_std, to_markdown,
 )
-from bgbias.training import TrainSpec, resolve_device, train_classifier, write_history
 
 log = logging.getLogger("bgbias")
 
@@ -152,66 +150,6 @@ def pairs_panel(data: Path, versions: int) -> SamplePanel:
         [f"digit {base.labels[row]}" for row in shown],
         [np.concatenate([base.images[[row]], images[i]]) for i, row in enumerate(shown)],
         [[m.decode() for m in (base.bg_mode[row], *modes[i])] for i, row in enumerate(shown)],
-    )
-
-
-def train_base(data: Path, model: Path, history: Path, train: dict, device: str, seed: int, threads: int = 1) -> None:
-    """Train a LeNet on the train split of `data`, early stopping on its dev split."""
-    torch.set_num_threads(threads)
-    train_split, dev_split = read_split(data, "train"), read_split(data, "dev")
-    where = resolve_device(device)
-    log.info("training on %d images (%d dev) on %s", len(train_split), len(dev_split), where)
-    net, epochs = train_classifier(
-        train_split.images, train_split.labels, dev_split.images, dev_split.labels, TrainSpec(**train), seed, where
-    )
-    write_history(Path(history), epochs)
-    save_checkpoint(Path(model), net.cpu(), {"config": {"train": train}, "seed": seed, "data": str(data)})
-
-
-def paired_spec(paired: dict) -> PairedSpec:
-    """The paired-training settings of a `paired` config slice."""
-    train = TrainSpec(**{key: paired[key] for key in TrainSpec.__dataclass_fields__})
-    return PairedSpec(train, paired["method"], paired["target"], paired["reg"], paired["pick"])
-
-
-def paired_train(
-    base: Path, data: Path, model: Path, history: Path, paired: dict, device: str, seed: int, threads: int = 1
-) -> None:
-    """Fine-tune the base model on the (x, x') pairs of a paired dataset."""
-    torch.set_num_threads(threads)
-    spec = paired_spec(paired)
-    net, meta = load_checkpoint(Path(base), in_channels=3)
-    train_split, dev_split = read_paired_split(data, "train"), read_paired_split(data, "dev")
-    where = resolve_device(device)
-    log.info(
-        "paired fine-tuning of %s on %s: %d pairs (%d augmented, K=%d), %s on %s",
-        base, data, len(train_split), int((train_split.alt_index >= 0).sum()), train_split.copies, spec, where,
-    )
-    epochs = paired_fine_tune(net, train_split, dev_split, spec, seed, where)
-    write_history(Path(history), epochs)
-    save_checkpoint(
-        Path(model), net.cpu(), {"config": {"paired": paired, "base": meta.get("config")}, "seed": seed, "data": str(data)}
-    )
-
-
-def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: str, threads: int = 1) -> None:
-    """All metrics of a model on the test split of `data`, as JSON."""
-    torch.set_num_threads(threads)
-    net, meta = load_checkpoint(Path(model), in_channels=3)
-    split = read_split(data, "test")
-    result = evaluate_model(net, split, np.asarray(color_pool), resolve_device(device))
-    log.info("%s on %s: accuracy %.4f", model, data, result["accuracy"])
-    write_json(
-        Path(output),
-        {
-            **result,
-            "model": str(model),
-            "model_name": Path(model).stem,
-            "test_set": str(data),
-            "test_set_name": Path(data).stem,
-            "seed": meta.get("seed"),
-            "bgbias_version": __version__,
-        },
     )
 
 

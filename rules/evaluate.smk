@@ -2,7 +2,7 @@ rule evaluate:
     input:
         model="results/s{seed}/models/{model}.pt",
         data="results/s{seed}/datasets/test/{test_set}.h5",
-        code=library("evaluation", "models", "storage"),
+        code=library("model_stages", "evaluation", "models", "storage"),
     output:
         "results/s{seed}/eval/{model}/{test_set}.json",
     params:

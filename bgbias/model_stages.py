@@ -1,0 +1,83 @@
+"""One function per model stage (training, paired training, evaluation): what the scripts and the CLI call."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bgbias import __version__
+from bgbias.evaluation import evaluate_model
+from bgbias.models import load_checkpoint, save_checkpoint
+from bgbias.paired_training import PairedSpec, paired_fine_tune
+from bgbias.pairs import read_paired_split
+from bgbias.stages import write_json
+from bgbias.storage import read_attributes, read_split
+from bgbias.training import TrainSpec, resolve_device, train_classifier, write_history
+
+log = logging.getLogger("bgbias")
+
+
+def train_base(data: Path, model: Path, history: Path, train: dict, device: str, seed: int, threads: int = 1) -> None:
+    """Train a LeNet on the train split of `data`, early stopping on its dev split."""
+    torch.set_num_threads(threads)
+    train_split, dev_split = read_split(data, "train"), read_split(data, "dev")
+    where = resolve_device(device)
+    log.info("training on %d images (%d dev) on %s", len(train_split), len(dev_split), where)
+    net, epochs = train_classifier(
+        train_split.images, train_split.labels, dev_split.images, dev_split.labels, TrainSpec(**train), seed, where
+    )
+    write_history(Path(history), epochs)
+    config = {"train": train, "data": read_attributes(data)["config"]}
+    save_checkpoint(Path(model), net.cpu(), {"config": config, "seed": seed, "data": str(data), "device": str(where)})
+
+
+def paired_spec(paired: dict) -> PairedSpec:
+    """The paired-training settings of a `paired` config slice."""
+    train = TrainSpec(**{key: paired[key] for key in TrainSpec.__dataclass_fields__})
+    return PairedSpec(train, paired["method"], paired["target"], paired["reg"], paired["pick"])
+
+
+def paired_train(
+    base: Path, data: Path, model: Path, history: Path, paired: dict, device: str, seed: int, threads: int = 1
+) -> None:
+    """Fine-tune the base model on the (x, x') pairs of a paired dataset."""
+    torch.set_num_threads(threads)
+    spec = paired_spec(paired)
+    net, meta = load_checkpoint(Path(base), in_channels=3)
+    train_split, dev_split = read_paired_split(data, "train"), read_paired_split(data, "dev")
+    where = resolve_device(device)
+    log.info(
+        "paired fine-tuning of %s on %s: %d pairs (%d augmented, K=%d), %s on %s",
+        base, data, len(train_split), int((train_split.alt_index >= 0).sum()), train_split.copies, spec, where,
+    )
+    epochs = paired_fine_tune(net, train_split, dev_split, spec, seed, where)
+    write_history(Path(history), epochs)
+    save_checkpoint(
+        Path(model), net.cpu(), {"config": {"paired": paired, "base": meta.get("config")}, "seed": seed, "data": str(data)}
+    )
+
+
+def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: str, threads: int = 1) -> None:
+    """All metrics of a model on the test split of `data`, as JSON."""
+    torch.set_num_threads(threads)
+    net, meta = load_checkpoint(Path(model), in_channels=3)
+    split = read_split(data, "test")
+    result = evaluate_model(net, split, np.asarray(color_pool), resolve_device(device))
+    log.info("%s on %s: accuracy %.4f", model, data, result["accuracy"])
+    config = {"model": meta.get("config"), "test_set": read_attributes(data)["config"], "color_pool": color_pool}
+    write_json(
+        Path(output),
+        {
+            **result,
+            "model": str(model),
+            "model_name": Path(model).stem,
+            "test_set": str(data),
+            "test_set_name": Path(data).stem,
+            "seed": meta.get("seed"),
+            "config": config,
+            "bgbias_version": __version__,
+        },
+    )
