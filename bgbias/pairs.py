@@ -51,7 +51,10 @@ from bgbias.storage import (
     COMPRESSION,
     ColoredSplit,
     DatasetFileError,
+    READ_ERRORS,
     atomic_path,
+    check_chunks,
+    create_file,
     chunk_writer,
     open_dataset,
     read_split,
@@ -90,11 +93,19 @@ def read_paired_split(path: Path, name: str) -> PairedSplit:
     """Read split `name` of a paired dataset file into memory."""
     base = read_split(path, name)
     with open_dataset(path) as handle:
-        group = handle[name]
         try:
-            return PairedSplit(base, group["alt_index"][()].astype(np.int64), group["alt_images"][()])
-        except (OSError, KeyError) as error:
-            raise DatasetFileError(f"{path} split {name!r} is not a paired split: {error}") from error
+            group = handle[name]
+            for field in ("alt_index", "alt_images"):
+                check_chunks(path, group[field])
+            alt_index, alt_images = group["alt_index"][()].astype(np.int64), group["alt_images"][()]
+        except READ_ERRORS as error:
+            raise DatasetFileError(f"{path} split {name!r} is not a readable paired split: {error}") from error
+    if len(alt_index) != len(base) or alt_index.max(initial=-1) >= len(alt_images):
+        raise DatasetFileError(
+            f"{path} split {name!r}: alt_index ({len(alt_index)} rows, max {alt_index.max(initial=-1)}) does not fit "
+            f"{len(base)} images and {len(alt_images)} augmented rows; delete it and rerun"
+        )
+    return PairedSplit(base, alt_index, alt_images)
 
 
 def read_alt_index(path: Path, name: str) -> np.ndarray:
@@ -229,7 +240,7 @@ def make_paired_dataset(
         digits = BiasSpec(mode=bias["mode"], biased_digits=tuple(bias["biased_digits"])).digits()
         paired = {"augment_mode": spec.augment_mode, "augment_fraction": spec.augment_fraction, "copies": spec.copies}
         with atomic_path(path) as partial:
-            with h5py.File(partial, "w") as handle:
+            with create_file(partial) as handle:
                 write_attributes(handle, {**config_slice, "bias": bias, "paired": paired}, seed)
                 handle.attrs["copies"] = spec.copies
                 handle.attrs["augment_mode"] = spec.augment_mode
