@@ -17,6 +17,7 @@ backgrounds with the `crossover_source` mode (default `pool`) and uses those.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -45,6 +46,7 @@ RANDOM_MAX = 224  # random colours stay at or below this per channel, so never w
 STRIP_PERIOD, STRIP_A_ROWS = 5, 2  # strips: rows with row % 5 < 2 get colour A, the others B
 NOISE_CENTRE = 128
 NOISE_HALF_WIDTH = {"noise_weak": 32, "noise_minor": 10}
+GAUSSIAN_LEVELS = 1 << 16
 MIXTURE = ("pool", "random_pure", "strips", "noise")
 DEFAULT_OPTIONS = {
     "gaussian_std": 64.0,
@@ -140,8 +142,26 @@ def generate(mode: str, mask: np.ndarray, rng: np.random.Generator, context: Mod
 
 def fill_colors(count: int, colors: np.ndarray) -> Background:
     """One flat colour per image: `colors` (N, 3) uint8."""
-    pixels = np.broadcast_to(colors[:, None, None, :], (count, SIZE, SIZE, 3)).copy()
+    pixels = row_layer(np.asarray(colors, np.uint8).reshape(count, 1, 3), np.zeros(SIZE, np.intp))
     return Background(pixels, colors.astype(np.int16))
+
+
+def row_layer(colors: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+    """(N, 28, 28, 3) images whose row r has colour colors[:, pattern[r]] (colors (N, C, 3) uint8); built
+    from one 28-pixel line per colour, which copies 84 bytes at a time instead of one pixel."""
+    lines = np.repeat(colors[:, :, None, :], SIZE, axis=2)
+    return np.take(lines, pattern, axis=1)
+
+
+def pixel_view(images: np.ndarray) -> np.ndarray:
+    """A flat view of (..., 3) uint8 images with one 3-byte element per pixel: numpy gathers and scatters
+    whole pixels through it 2-4x faster than through (pixels, 3) rows."""
+    return np.reshape(images, (-1, 3), copy=False).view("V3")[:, 0]
+
+
+def set_pixels(images: np.ndarray, where: np.ndarray, color) -> None:
+    """Set the pixels `where` (N, 28, 28) of `images` (N, 28, 28, 3), in place, to `color` (3,)."""
+    np.put(pixel_view(images), np.flatnonzero(where), pixel_view(np.asarray(color, np.uint8)))
 
 
 def random_colors(rng: np.random.Generator, *shape: int) -> np.ndarray:
@@ -151,12 +171,6 @@ def random_colors(rng: np.random.Generator, *shape: int) -> np.ndarray:
 
 def not_one_colour(count: int) -> np.ndarray:
     return np.full((count, 3), NOT_ONE_COLOUR, np.int16)
-
-
-def background_colors(pixels: np.ndarray, mask: np.ndarray, candidate: np.ndarray) -> np.ndarray:
-    """`candidate` (N, 3) where every background pixel of the image has that colour, else -1."""
-    uniform = ((pixels == candidate[:, None, None, :]).all(-1) | ~mask).all((1, 2))
-    return np.where(uniform[:, None], candidate.astype(np.int16), np.int16(NOT_ONE_COLOUR))
 
 
 @register("pool", "basic", "pure")
@@ -175,11 +189,13 @@ def random_pure_background(mask: np.ndarray, rng: np.random.Generator, context: 
 @register("strips")
 def strips_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
     """Horizontal strips: rows with row % 5 < 2 get random colour A, the other rows random colour B."""
-    colors = random_colors(rng, mask.shape[0], 2)
-    a_rows = (np.arange(SIZE) % STRIP_PERIOD < STRIP_A_ROWS)[None, :, None, None]
-    pixels = np.where(a_rows, colors[:, None, None, 0], colors[:, None, None, 1])
-    pixels = np.ascontiguousarray(np.broadcast_to(pixels, (mask.shape[0], SIZE, SIZE, 3)))
-    return Background(pixels, background_colors(pixels, mask, colors[:, 0]))
+    a, b = random_colors(rng, 2, mask.shape[0])
+    a_rows = np.arange(SIZE) % STRIP_PERIOD < STRIP_A_ROWS
+    pixels = row_layer(np.stack([a, b], axis=1), (~a_rows).astype(np.intp))
+    has_a, has_b = mask[:, a_rows].any((1, 2)), mask[:, ~a_rows].any((1, 2))
+    one_colour = (a == b).all(-1) | ~has_a | ~has_b
+    single = np.where(has_a[:, None], a, b).astype(np.int16)
+    return Background(pixels, np.where(one_colour[:, None], single, np.int16(NOT_ONE_COLOUR)))
 
 
 @register("noise")
@@ -192,7 +208,7 @@ def noise_background(mask: np.ndarray, rng: np.random.Generator, context: ModeCo
 def uniform_noise(mask: np.ndarray, rng: np.random.Generator, half_width: int) -> Background:
     """Every pixel uniform in 128 +- half_width per channel."""
     low, high = NOISE_CENTRE - half_width, NOISE_CENTRE + half_width
-    pixels = rng.integers(low, high + 1, size=(*mask.shape, 3), dtype=np.uint8)
+    pixels = rng.integers(low, high + 1, size=(*mask.shape, 3), dtype=np.uint16).astype(np.uint8)  # 2x uint8's speed
     return Background(pixels, not_one_colour(mask.shape[0]))
 
 
@@ -208,13 +224,21 @@ def noise_minor_background(mask: np.ndarray, rng: np.random.Generator, context: 
     return uniform_noise(mask, rng, NOISE_HALF_WIDTH["noise_minor"])
 
 
+def gaussian_table(std: float) -> np.ndarray:
+    """Inverse CDF of round(clip(N(128, std), 0, 255)) on GAUSSIAN_LEVELS equiprobable uniform levels (uint8)."""
+    upper = (np.arange(256) + 0.5 - NOISE_CENTRE) / std
+    cdf = np.array([0.5 * (1 + math.erf(x / math.sqrt(2))) for x in upper])
+    cdf[-1] = 1.0
+    levels = (np.arange(GAUSSIAN_LEVELS) + 0.5) / GAUSSIAN_LEVELS
+    return np.searchsorted(cdf, levels, side="right").astype(np.uint8)
+
+
 @register("gaussian")
 def gaussian_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
-    """Gaussian noise, mean 128 and std `gaussian_std`, rounded and clipped to 0..255."""
-    noise = rng.standard_normal(size=(*mask.shape, 3), dtype=np.float32)
-    noise *= np.float32(context.option("gaussian_std"))
-    noise += np.float32(NOISE_CENTRE)
-    pixels = np.clip(np.rint(noise, out=noise), 0, 255, out=noise).astype(np.uint8)
+    """Gaussian noise, mean 128 and std `gaussian_std`, rounded and clipped to 0..255: sampled by table
+    look-up of 16-bit uniform numbers (each value's probability exact to 1/65536, 3x faster than floats)."""
+    uniform = rng.integers(0, GAUSSIAN_LEVELS, size=(*mask.shape, 3), dtype=np.uint16)
+    pixels = np.take(gaussian_table(float(context.option("gaussian_std"))), uniform)
     return Background(pixels, not_one_colour(mask.shape[0]))
 
 
@@ -231,9 +255,10 @@ def salt_pepper_background(mask: np.ndarray, rng: np.random.Generator, context: 
     hit = rng.random((mask.shape[0], cells, cells)) < context.option("salt_pepper_fraction")
     white = rng.integers(0, 2, size=hit.shape, dtype=np.uint8).astype(bool)
     hit, white = blocks_to_pixels(hit, block), blocks_to_pixels(white, block)
-    pixels = np.where(hit[..., None], np.where(white, np.uint8(255), np.uint8(0))[..., None], base.pixels)
+    set_pixels(base.pixels, hit & white, (255, 255, 255))
+    set_pixels(base.pixels, hit & ~white, (0, 0, 0))
     one_colour = ~(hit & mask).any((1, 2))
-    return Background(pixels, np.where(one_colour[:, None], base.colors, np.int16(NOT_ONE_COLOUR)))
+    return Background(base.pixels, np.where(one_colour[:, None], base.colors, np.int16(NOT_ONE_COLOUR)))
 
 
 def blocks_to_pixels(cells: np.ndarray, block: int) -> np.ndarray:
@@ -241,15 +266,29 @@ def blocks_to_pixels(cells: np.ndarray, block: int) -> np.ndarray:
     return np.repeat(np.repeat(cells, block, 1), block, 2)[:, :SIZE, :SIZE]
 
 
+def nearest_background_column(masks: np.ndarray, reverse: bool) -> np.ndarray:
+    """Per pixel, the column of the nearest background pixel (`masks` True) at or left of it in its row
+    (right of it if `reverse`); -1 (28 if `reverse`) when there is none. int8 (N, 28, 28)."""
+    columns = np.arange(SIZE, dtype=np.int8)
+    if reverse:
+        flipped = masks[:, :, ::-1].view(np.int8) * (columns + 1)
+        return SIZE - np.maximum.accumulate(flipped, axis=2)[:, :, ::-1]
+    marked = masks.view(np.int8) * (columns + 1)
+    return np.maximum.accumulate(marked, axis=2) - 1
+
+
 def fill_covered(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """`images` with every pixel outside `masks` (where the digit covered the background) replaced by the
     nearest background pixel to its left in the same row, else to its right; black if the row has none."""
-    columns = np.arange(SIZE, dtype=np.int8)
-    left = np.maximum.accumulate(np.where(masks, columns, np.int8(-1)), axis=2)
-    right = np.minimum.accumulate(np.where(masks, columns, np.int8(SIZE))[:, :, ::-1], axis=2)[:, :, ::-1]
-    source = np.where(left >= 0, left, right)
-    filled = np.take_along_axis(images, np.minimum(source, SIZE - 1).astype(np.intp)[..., None], axis=2)
-    filled[source == SIZE] = 0
+    covered = np.flatnonzero(~masks)
+    source = nearest_background_column(masks, reverse=False).reshape(-1)[covered].astype(np.intp)
+    missing = source < 0
+    if missing.any():  # rare in MNIST (digits keep a margin): only then look to the right
+        source[missing] = nearest_background_column(masks, reverse=True).reshape(-1)[covered[missing]]
+    filled = images.copy()
+    origin = covered - covered % SIZE + np.minimum(source, SIZE - 1)
+    np.put(pixel_view(filled), covered, np.take(pixel_view(images), origin))
+    np.put(pixel_view(filled), covered[source == SIZE], pixel_view(np.zeros(3, np.uint8)))
     return filled
 
 
@@ -257,7 +296,9 @@ def own_donors(mask: np.ndarray, rng: np.random.Generator, context: ModeContext)
     """The images' own backgrounds painted with the `crossover_source` mode, as crossover donors."""
     source = canonical_mode(context.option("crossover_source"))
     if source == "crossover":
-        raise ValueError("modes.crossover_source='crossover' is not allowed: crossover needs another mode as its source")
+        raise ValueError(
+            "modes.crossover_source='crossover' is not allowed: crossover needs another mode as its source"
+        )
     painted = generate(source, mask, rng, context)
     return Donors(painted.pixels, mask, painted.colors, np.arange(mask.shape[0]))
 
@@ -271,7 +312,8 @@ def crossover_background(mask: np.ndarray, rng: np.random.Generator, context: Mo
     if count < 2:
         raise ValueError(f"crossover needs at least 2 images to take backgrounds from, got {count}")
     donor = (donors.own + rng.integers(1, count, size=mask.shape[0])) % count
-    return Background(fill_covered(donors.images[donor], donors.masks[donor]), donors.colors[donor])
+    images, masks = np.take(donors.images, donor, axis=0), np.take(donors.masks, donor, axis=0)
+    return Background(fill_covered(images, masks), donors.colors[donor])
 
 
 @register("mixture")

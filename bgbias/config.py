@@ -1,17 +1,23 @@
-"""Configuration: schema defaults, command-line coercion and validation with clear messages."""
+"""Configuration: schema defaults, command-line coercion and validation with clear messages.
+
+Every message is one line per problem: the key, the bad value and what is allowed.
+Schema nodes may carry an `allowed` text that replaces the generated description.
+"""
 
 from __future__ import annotations
 
 import copy
+import math
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import jsonschema
 import yaml
 
 SCHEMA_FILE = "config.schema.yaml"
+NULL_WORDS = ("null", "none", "~", "")
 
 
 class ConfigError(ValueError):
@@ -33,15 +39,59 @@ def resolve(schema: dict, root: dict) -> dict:
     return schema
 
 
-def coerce(value: Any, schema: dict, root: dict) -> Any:
-    """Parse strings given on the command line (`--config 'train={epochs: 3}'`) where the schema wants no string."""
+def accepted_types(schema: dict, root: dict) -> set[str]:
+    """The JSON types named by `type` in a schema node or its `anyOf` options (enums aside)."""
     schema = resolve(schema, root)
-    if isinstance(value, str) and schema.get("type") != "string" and "string" not in (schema.get("type") or []):
-        if "enum" not in schema or value not in schema["enum"]:
-            try:
-                value = yaml.safe_load(value)
-            except yaml.YAMLError as error:
-                raise ConfigError(f"cannot parse {value!r}: {error}") from error
+    kinds = schema.get("type", [])
+    types = {kinds} if isinstance(kinds, str) else set(kinds)
+    for option in schema.get("anyOf", []):
+        types |= accepted_types(option, root)
+    return types
+
+
+def enum_values(schema: dict, root: dict) -> list:
+    """The values listed by `enum` in a schema node or its `anyOf` options."""
+    schema = resolve(schema, root)
+    return [*schema.get("enum", []), *(v for option in schema.get("anyOf", []) for v in enum_values(option, root))]
+
+
+def parse_string(value: str, schema: dict, root: dict) -> Any:
+    """A command-line string as the type the schema wants (Snakemake passes nested values as strings)."""
+    schema = resolve(schema, root)
+    types = accepted_types(schema, root)
+    if not types or value in enum_values(schema, root):
+        return value
+    text = value.strip()
+    if "null" in types and text.lower() in NULL_WORDS:
+        return None
+    if "string" in types:
+        return value
+    if "integer" in types or "number" in types:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    if "number" in types:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number):
+            return number
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return value  # validation then names the key and what it allows
+
+
+def coerce(value: Any, schema: dict, root: dict) -> Any:
+    """`value` with command-line strings (`--config 'train={epochs: 3}'`) turned into the schema's types."""
+    schema = resolve(schema, root)
+    if isinstance(value, str):
+        value = parse_string(value, schema, root)
+    types = accepted_types(schema, root)
+    if isinstance(value, float) and value.is_integer() and "integer" in types and "number" not in types:
+        value = int(value)
     if isinstance(value, dict) and "properties" in schema:
         return {k: coerce(v, schema["properties"].get(k, {}), root) for k, v in value.items()}
     if isinstance(value, list) and "items" in schema:
@@ -72,6 +122,34 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
+def number_range(schema: dict, kind: str) -> str:
+    """`an integer from 0 to 9`, `a number > 0 and <= 1`, `an integer >= 1`, ..."""
+    noun = "an integer" if kind == "integer" else "a number"
+    if "minimum" in schema and "maximum" in schema:
+        return f"{noun} from {schema['minimum']} to {schema['maximum']}"
+    bounds = [
+        f"{word} {schema[key]}"
+        for key, word in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<"))
+        if key in schema
+    ]
+    return " and ".join([f"{noun} {bounds[0]}", *bounds[1:]]) if bounds else noun
+
+
+def list_description(schema: dict, root: dict) -> str:
+    """`a list of exactly 3 items, each an integer from 0 to 255`, ..."""
+    low, high = schema.get("minItems"), schema.get("maxItems")
+    count = (
+        f"exactly {low}" if low is not None and low == high
+        else f"{low} to {high}" if low is not None and high is not None
+        else f"at least {low}" if low
+        else f"at most {high}" if high is not None
+        else ""
+    )
+    count = f"{count} item{'' if count.endswith(' 1') else 's'}" if count else "items"
+    each = f", each {allowed(schema['items'], root)}" if "items" in schema else ""
+    return f"a list of {count}{each}" + (", without repeats" if schema.get("uniqueItems") else "")
+
+
 def allowed(schema: dict, root: dict) -> str:
     """A short description of what a schema node accepts."""
     schema = resolve(schema, root)
@@ -83,45 +161,109 @@ def allowed(schema: dict, root: dict) -> str:
         return " or ".join(allowed(option, root) for option in schema["anyOf"])
     if "pattern" in schema:
         return f"a string matching {schema['pattern']}"
-    bounds = [
-        f"{word} {schema[key]}"
-        for key, word in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<"))
-        if key in schema
-    ]
-    kind = schema.get("type", "a value")
-    kind = " or ".join(kind) if isinstance(kind, list) else kind
-    if kind == "object" and schema.get("additionalProperties") is False:
-        return "an object with keys " + ", ".join(schema.get("properties", {}))
-    return " ".join([kind, *bounds]) if bounds else kind
+    kinds = schema.get("type", [])
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    words = []
+    for kind in kinds:
+        if kind in ("integer", "number"):
+            words.append(number_range(schema, kind))
+        elif kind == "array":
+            words.append(list_description(schema, root))
+        elif kind == "object":
+            words.append("a mapping with keys " + ", ".join(schema.get("properties", {}) or schema.get("required", [])))
+        else:
+            words.append({"string": "a string", "boolean": "true or false", "null": "null"}[kind])
+    return " or ".join(sorted(words, key=lambda word: word != "null")) or "a value"
+
+
+def key_name(path: Any) -> str:
+    """`color_pool[3][1]` for the path ('color_pool', 3, 1)."""
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name or "<top level>"
+
+
+PROBLEMS = {"minItems": " (too few items)", "maxItems": " (too many items)", "uniqueItems": " (items repeat)"}
 
 
 def explain(error: jsonschema.ValidationError, root: dict) -> str:
     """One line: the key, the bad value and what is allowed."""
-    key = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+    key = key_name(error.absolute_path)
+    node = resolve(error.schema, root)
+    known = list(node.get("properties", {})) or node.get("required", [])
     if error.validator == "additionalProperties":
-        known = ", ".join(resolve(error.schema, root).get("properties", {}))
-        extra = sorted(set(error.instance) - set(resolve(error.schema, root).get("properties", {})))
+        extra = sorted(set(error.instance) - set(known))
         where = f"in {key}" if error.absolute_path else "at the top level"
-        return f"config: unknown key {', '.join(map(repr, extra))} {where}; allowed keys: {known}"
-    if error.validator in ("minItems", "maxItems", "uniqueItems"):
-        return f"config key {key}: {error.instance!r} is not allowed ({error.message})"
-    return f"config key {key}: {error.instance!r} is not allowed; allowed: {allowed(error.schema, root)}"
+        return f"config: unknown key {', '.join(map(repr, extra))} {where}; allowed keys: {', '.join(known)}"
+    if error.validator == "required":
+        missing = [name for name in node["required"] if name not in error.instance]
+        return f"config key {key}: missing key(s) {', '.join(map(repr, missing))}; required keys: {', '.join(known)}"
+    reason = PROBLEMS.get(error.validator, "")
+    return f"config key {key}: {error.instance!r} is not allowed{reason}; allowed: {allowed(node, root)}"
+
+
+def problem(key: str, value: Any, why: str, what: str) -> str:
+    """A cross-key problem in the same one-line style as the schema's."""
+    return f"config key {key}: {value!r} is not allowed{' ' + why if why else ''}; allowed: {what}"
+
+
+def non_finite(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, float]]:
+    """Paths of the NaN and infinite numbers in a nested config."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, sub in value.items():
+            yield from non_finite(sub, (*path, key))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            yield from non_finite(sub, (*path, index))
+
+
+def cross_key_problems(config: dict) -> list[str]:
+    """Rules between keys that the schema cannot express."""
+    problems = [problem(key_name(path), value, "", "a finite number") for path, value in non_finite(config)]
+    mnist, bias, paired = config["mnist"], config["bias"], config["paired"]
+    if mnist["train_size"] is not None and mnist["dev_size"] >= mnist["train_size"]:
+        problems.append(
+            problem(
+                "mnist.dev_size", mnist["dev_size"], f"with mnist.train_size {mnist['train_size']}",
+                f"an integer from 1 to {mnist['train_size'] - 1} (images must remain for training)",
+            )
+        )
+    if bias["mode"] == "partial" and not bias["biased_digits"]:
+        problems.append(
+            problem("bias.biased_digits", bias["biased_digits"], "with bias.mode partial",
+                    "at least one digit from 0 to 9 (or bias.mode none)")
+        )
+    if isinstance(paired["pick"], int) and paired["pick"] >= paired["copies"]:
+        problems.append(
+            problem("paired.pick", paired["pick"], f"with paired.copies {paired['copies']}",
+                    f"first, random or an integer from 0 to {paired['copies'] - 1}")
+        )
+    if config["foreground"] in config["color_pool"]:
+        index = config["color_pool"].index(config["foreground"])
+        problems.append(
+            problem("foreground", config["foreground"], f"as it equals color_pool[{index}] (digits would vanish on it)",
+                    "an RGB colour that is not in color_pool")
+        )
+    return problems
 
 
 def validate_config(raw: dict) -> dict:
-    """Coerce, fill defaults and validate `raw`; raise ConfigError naming the key, value and what is allowed."""
+    """Coerce, fill defaults and validate `raw`; raise ConfigError with one line per problem."""
     schema = load_schema()
     config = with_defaults(coerce(raw, schema, schema), schema, schema)
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if errors:
-        deepest = max(errors, key=lambda e: len(e.absolute_path))
-        raise ConfigError(explain(deepest, schema))
+    errors = sorted(validator.iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    lines = list(dict.fromkeys(explain(error, schema) for error in errors)) or cross_key_problems(config)
+    if lines:
+        raise ConfigError("\n".join(lines))
     return config
 
 
 def load_config(paths: list[Path], overrides: dict | None = None) -> dict:
-    """Read YAML config files in order, merge `overrides` (strings parsed as YAML), validate."""
+    """Read YAML config files in order, merge `overrides` (strings parsed as the schema's types), validate."""
     merged: dict = {}
     for path in paths:
         with open(path) as handle:

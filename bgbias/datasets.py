@@ -6,13 +6,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-import h5py
 import numpy as np
 
-from bgbias.backgrounds import DEFAULT_POOL, MODE_DTYPE, Background, ModeContext, canonical_mode, generate
+from bgbias.backgrounds import (
+    DEFAULT_POOL,
+    MODE_DTYPE,
+    ModeContext,
+    canonical_mode,
+    fill_colors,
+    generate,
+    set_pixels,
+)
 from bgbias.mnist import Split, load_split, train_dev_split
 from bgbias.seeding import rng_for
-from bgbias.storage import ColoredSplit, atomic_path, write_attributes, write_split
+from bgbias.storage import ColoredSplit, atomic_path, create_file, write_attributes, write_split
 
 WHITE = (255, 255, 255)
 BIASED_MODE = "biased"
@@ -65,9 +72,11 @@ def background_mask(digits: np.ndarray) -> np.ndarray:
     return digits == 0
 
 
-def paint(digits: np.ndarray, background: np.ndarray, foreground: tuple[int, int, int]) -> np.ndarray:
-    """Digit strokes (grey value > 0) in the foreground colour over `background` (N, 28, 28, 3) or (N, 1, 1, 3)."""
-    return np.where((digits > 0)[..., None], np.array(foreground, np.uint8), background)
+def paint(digits: np.ndarray, layer: np.ndarray, foreground: tuple[int, int, int]) -> np.ndarray:
+    """The digit strokes (grey value > 0) painted in the foreground colour over the background `layer`
+    (N, 28, 28, 3), in place; returns `layer`."""
+    set_pixels(layer, digits > 0, foreground)
+    return layer
 
 
 def empty_split(split: Split) -> ColoredSplit:
@@ -82,22 +91,24 @@ def empty_split(split: Split) -> ColoredSplit:
     )
 
 
-def mode_background(split: Split, mode: str, rng: np.random.Generator, colors: ColorSpec) -> Background:
-    """Backgrounds of `mode` for every image of `split`."""
-    return generate(mode, background_mask(split.images), rng, colors.context())
+def color_rows(
+    colored: ColoredSplit, rows: np.ndarray, split: Split, mode: str, rng: np.random.Generator, colors: ColorSpec
+) -> None:
+    """Fill `rows` of `colored` with those images of `split` on backgrounds of `mode`, CHUNK images at a time
+    (bounding the memory of any mode; `crossover` without donors takes its backgrounds from the same chunk)."""
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        digits = split.images[chunk]
+        background = generate(mode, background_mask(digits), rng, colors.context())
+        colored.images[chunk] = paint(digits, background.pixels, colors.foreground)
+        colored.bg_color[chunk] = background.colors
+        colored.bg_mode[chunk] = mode.encode() if background.modes is None else background.modes
 
 
 def colored_split(split: Split, mode: str, rng: np.random.Generator, colors: ColorSpec) -> ColoredSplit:
-    """Every image of `split` on a background of `mode`, CHUNK images at a time (bounding the memory of any
-    mode; `crossover` without donors takes its backgrounds from the images of the same chunk)."""
+    """Every image of `split` on a background of `mode`."""
     colored = empty_split(split)
-    for start in range(0, len(split), CHUNK):
-        rows = slice(start, start + CHUNK)
-        part = split.subset(rows)
-        background = mode_background(part, mode, rng, colors)
-        colored.images[rows] = paint(part.images, background.pixels, colors.foreground)
-        colored.bg_color[rows] = background.colors
-        colored.bg_mode[rows] = mode.encode() if background.modes is None else background.modes
+    color_rows(colored, np.arange(len(split)), split, mode, rng, colors)
     return colored
 
 
@@ -112,12 +123,13 @@ def biased_split(split: Split, bias: BiasSpec, rng: np.random.Generator, colors:
     biased_colors = pool[np.where(keep, labels, other)]
 
     colored = empty_split(split)
-    colored.images[biased] = paint(split.images[biased], biased_colors[:, None, None, :], colors.foreground)
+    flat = fill_colors(len(biased), biased_colors).pixels
+    colored.images[biased] = paint(split.images[biased], flat, colors.foreground)
     colored.bg_color[biased] = biased_colors
     colored.bg_mode[biased] = BIASED_MODE.encode()
+    del flat  # free the layer before the unbiased images are coloured
     unbiased = np.setdiff1d(np.arange(len(split)), biased)
-    rest = colored_split(split.subset(unbiased), bias.unbiased_mode, rng, colors)
-    colored.images[unbiased], colored.bg_color[unbiased], colored.bg_mode[unbiased] = rest.images, rest.bg_color, rest.bg_mode
+    color_rows(colored, unbiased, split, bias.unbiased_mode, rng, colors)
     return colored
 
 
@@ -131,7 +143,7 @@ def write_dataset(
     """Write `splits` (a mapping, or (name, split) pairs built one at a time) to the HDF5 file `path`
     atomically, with the config slice and seed as attributes, compressing in `threads` threads."""
     with atomic_path(path) as partial:
-        with h5py.File(partial, "w") as handle:
+        with create_file(partial) as handle:
             write_attributes(handle, config_slice, seed)
             for name, split in splits.items() if isinstance(splits, Mapping) else splits:
                 write_split(handle, name, split, threads)

@@ -19,7 +19,19 @@ import numpy as np
 from bgbias.backgrounds import MODE_DTYPE
 from bgbias.datasets import MnistSpec
 from bgbias.mnist import Split
-from bgbias.storage import COMPRESSION, IMAGE_CHUNK, ColoredSplit, atomic_path, write_attributes
+from bgbias.storage import (
+    COMPRESSION,
+    IMAGE_CHUNK,
+    READ_ERRORS,
+    SPLIT_FIELDS,
+    ColoredSplit,
+    DatasetFileError,
+    atomic_path,
+    check_chunks,
+    create_file,
+    open_dataset,
+    write_attributes,
+)
 
 GREY_MODE = "grey"
 
@@ -59,7 +71,30 @@ def make_grey_dataset(path: Path, mnist: MnistSpec, seed: int, config_slice: dic
     """Grey MNIST with `train`, `dev` (seeded split of the official training images) and `test` groups."""
     train, dev = mnist.train_dev(seed)
     with atomic_path(Path(path)) as partial:
-        with h5py.File(partial, "w") as handle:
+        with create_file(partial) as handle:
             write_attributes(handle, config_slice, seed)
             for name, split in (("train", train), ("dev", dev), ("test", mnist.test())):
                 write_group(handle, name, split_fields(grey_split(split)))
+
+
+def read_grey_split(path: Path, name: str) -> ColoredSplit:
+    """Split `name` of a grey dataset or an adversarial set: the five layout fields, with `images`
+    (N, 28, 28) uint8 (grey) or float32 in [0, 1] (adversarial) checked."""
+    path = Path(path)
+    with open_dataset(path) as handle:
+        try:
+            if name not in handle:
+                raise DatasetFileError(f"{path} has no split {name!r}; it holds {sorted(handle)}")
+            group = handle[name]
+            for field in SPLIT_FIELDS:
+                check_chunks(path, group[field])
+            split = ColoredSplit(*(group[field][()] for field in SPLIT_FIELDS))
+        except READ_ERRORS as error:
+            raise DatasetFileError(f"cannot read split {name!r} of {path}: {error}; delete it and rerun") from error
+    count = len(split.labels)
+    if split.images.shape != (count, 28, 28) or split.images.dtype not in (np.uint8, np.float32):
+        raise DatasetFileError(
+            f"{path} split {name!r} field 'images' has shape {split.images.shape} and type {split.images.dtype}, "
+            f"expected shape {(count, 28, 28)} of uint8 or float32 (a grey dataset or an adversarial set)"
+        )
+    return split

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bgbias.seeding import rng_for
+from bgbias.storage import atomic_path
 
 MNIST_MD5 = {
     "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -76,17 +79,17 @@ def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] =
         mirror = Path(mirror)
         verify_raw(mirror, md5)
         for name in MNIST_MD5:
-            partial = raw_dir / f".{name}.partial"
-            shutil.copyfile(mirror / name, partial)
-            partial.replace(raw_dir / name)
+            with atomic_path(raw_dir / name) as partial:
+                shutil.copyfile(mirror / name, partial)
     else:
         from torchvision.datasets import MNIST
 
         staging = raw_dir.parent / ".download"
+        shutil.rmtree(staging, ignore_errors=True)
         MNIST(root=str(staging), download=True)
         for name in MNIST_MD5:
-            shutil.copyfile(staging / "MNIST" / "raw" / name, raw_dir / f".{name}.partial")
-            (raw_dir / f".{name}.partial").replace(raw_dir / name)
+            with atomic_path(raw_dir / name) as partial:
+                shutil.copyfile(staging / "MNIST" / "raw" / name, partial)
         shutil.rmtree(staging)
     verify_raw(raw_dir, md5)
     return [raw_dir / name for name in MNIST_MD5]
@@ -94,14 +97,23 @@ def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] =
 
 def read_idx(path: Path) -> np.ndarray:
     """Read a gzip-compressed IDX file (MNIST's format) into a uint8 array."""
-    with gzip.open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with gzip.open(path, "rb") as handle:
+            data = handle.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise MnistError(f"MNIST file corrupt: {path} is not a complete gzip file ({error}); {FIX_HINT}") from error
     magic = int.from_bytes(data[:4], "big")
     if magic not in (2049, 2051):
-        raise MnistError(f"{path} is not an MNIST IDX file (magic number {magic})")
+        raise MnistError(f"MNIST file corrupt: {path} is not an MNIST IDX file (magic number {magic}); {FIX_HINT}")
     ndim = magic & 0xFF
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    header = 4 + 4 * ndim
+    if len(data) != header + math.prod(shape):
+        raise MnistError(
+            f"MNIST file corrupt: {path} holds {len(data) - header} bytes of data, "
+            f"its header announces shape {shape} ({math.prod(shape)} bytes); {FIX_HINT}"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
 def load_split(raw_dir: Path, split: str, limit: int | None = None) -> Split:
@@ -109,6 +121,11 @@ def load_split(raw_dir: Path, split: str, limit: int | None = None) -> Split:
     image_file, label_file = SPLIT_FILES[split]
     images = read_idx(Path(raw_dir) / image_file)[:limit]
     labels = read_idx(Path(raw_dir) / label_file)[:limit]
+    if images.shape[1:] != (28, 28) or len(images) != len(labels):
+        raise MnistError(
+            f"MNIST files corrupt: {Path(raw_dir) / image_file} holds images of shape {images.shape}, "
+            f"{Path(raw_dir) / label_file} {len(labels)} labels; {FIX_HINT}"
+        )
     return Split(images, labels.astype(np.int64), np.arange(len(labels), dtype=np.int64))
 
 

@@ -50,6 +50,11 @@ class LeNet(nn.Module):
         return self.head(self.features(x))
 
 
+def one_line(error: Exception) -> str:
+    """An exception's message with its line breaks and tabs folded into single spaces."""
+    return " ".join(str(error).split())
+
+
 def save_checkpoint(path: Path, model: LeNet, metadata: dict) -> None:
     """Save weights, architecture and metadata (config slice, seed, version) atomically."""
     payload = {"state_dict": model.state_dict(), "arch": model.arch, "bgbias_version": __version__, **metadata}
@@ -62,8 +67,8 @@ def load_checkpoint(path: Path, in_channels: int | None = None) -> tuple[LeNet, 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises many types for truncated or foreign files
-        raise CheckpointError(f"cannot read checkpoint {path}: {error}") from error
-    if not isinstance(payload, dict) or "arch" not in payload or "state_dict" not in payload:
+        raise CheckpointError(f"cannot read checkpoint {path}: {one_line(error)}") from error
+    if not isinstance(payload, dict) or not isinstance(payload.get("arch"), dict) or "state_dict" not in payload:
         raise CheckpointError(f"{path} is not a bgbias checkpoint (no 'arch'/'state_dict' entries)")
     arch = payload["arch"]
     if in_channels is not None and arch.get("in_channels") != in_channels:
@@ -71,9 +76,11 @@ def load_checkpoint(path: Path, in_channels: int | None = None) -> tuple[LeNet, 
             f"checkpoint {path} is a LeNet with {arch.get('in_channels')} input channel(s), "
             f"expected {in_channels}"
         )
-    model = LeNet(**arch)
     try:
+        model = LeNet(**arch)
         model.load_state_dict(payload["state_dict"])
-    except RuntimeError as error:
-        raise CheckpointError(f"checkpoint {path} does not match the LeNet architecture {arch}: {error}") from error
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"checkpoint {path} does not match the LeNet architecture {arch}: {one_line(error)}"
+        ) from error
     return model, {k: v for k, v in payload.items() if k != "state_dict"}

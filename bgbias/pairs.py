@@ -11,11 +11,17 @@ copied unchanged from the biased file):
   images take rows 0..M-1 in the order of the split.
 - `alt_images` (M, K, 28, 28, 3) uint8: the K versions of the M augmented images:
   the same digit pixels (foreground untouched) over K fresh backgrounds of the
-  augment mode. gzip level 1, chunked `ALT_CHUNK` (16) images with all their K
-  versions per chunk (about 376 KB for K = 10), so a batch of consecutive images, or
-  the whole array, reads without decompressing anything twice.
+  augment mode. Chunked `ALT_CHUNK` (16) images with all their K versions per chunk
+  (about 376 KB for K = 10), so a batch of consecutive images, or the whole array,
+  reads without decompressing anything twice. Compressed with HDF5's standard gzip
+  filter at level 1 (any HDF5 reader decompresses it; noise-like chunks are deflated
+  with zlib's Z_RLE strategy, which is twice as fast there, see `storage.deflate`).
+  Its first axis is extendible (maxshape None), so M may be 0.
 - `alt_bg_color` (M, K, 3) int16 and `alt_bg_mode` (M, K) bytes: their backgrounds
   (colour -1, -1, -1 when not one colour; the component mode for `mixture`).
+
+With `crossover`, a version takes the background of another image of the same split
+(the stored coloured images are the donors; never the image itself).
 
 Which biased images are augmented: the images of the biased digits (the biased file's
 `bias` config) are put in a seeded random order per split; the first
@@ -45,7 +51,10 @@ from bgbias.storage import (
     COMPRESSION,
     ColoredSplit,
     DatasetFileError,
+    READ_ERRORS,
     atomic_path,
+    check_chunks,
+    create_file,
     chunk_writer,
     open_dataset,
     read_split,
@@ -84,11 +93,19 @@ def read_paired_split(path: Path, name: str) -> PairedSplit:
     """Read split `name` of a paired dataset file into memory."""
     base = read_split(path, name)
     with open_dataset(path) as handle:
-        group = handle[name]
         try:
-            return PairedSplit(base, group["alt_index"][()].astype(np.int64), group["alt_images"][()])
-        except (OSError, KeyError) as error:
-            raise DatasetFileError(f"{path} split {name!r} is not a paired split: {error}") from error
+            group = handle[name]
+            for field in ("alt_index", "alt_images"):
+                check_chunks(path, group[field])
+            alt_index, alt_images = group["alt_index"][()].astype(np.int64), group["alt_images"][()]
+        except READ_ERRORS as error:
+            raise DatasetFileError(f"{path} split {name!r} is not a readable paired split: {error}") from error
+    if len(alt_index) != len(base) or alt_index.max(initial=-1) >= len(alt_images):
+        raise DatasetFileError(
+            f"{path} split {name!r}: alt_index ({len(alt_index)} rows, max {alt_index.max(initial=-1)}) does not fit "
+            f"{len(base)} images and {len(alt_images)} augmented rows; delete it and rerun"
+        )
+    return PairedSplit(base, alt_index, alt_images)
 
 
 def read_alt_index(path: Path, name: str) -> np.ndarray:
@@ -126,10 +143,21 @@ class PairSpec:
             raise ValueError(f"copies={self.copies} is not allowed; allowed: an integer >= 1")
 
 
-def augmented_rows(labels: np.ndarray, digits: tuple[int, ...], fraction: float, rng: np.random.Generator) -> np.ndarray:
+def augmented_rows(
+    labels: np.ndarray, digits: tuple[int, ...], fraction: float, rng: np.random.Generator
+) -> np.ndarray:
     """Sorted rows of the images to augment: a seeded `fraction` of the images of the biased `digits`."""
     candidates = rng.permutation(np.flatnonzero(np.isin(labels, digits)))
     return np.sort(candidates[: int(round(fraction * len(candidates)))])
+
+
+def keep_foreground(versions: np.ndarray, images: np.ndarray, foreground: np.ndarray) -> np.ndarray:
+    """`versions` (B, K, 28, 28, 3) with the `foreground` pixels (B, 28, 28) of `images` (B, 28, 28, 3) copied
+    into all K versions, in place; returns `versions`. (The mask is widened to the channels once and
+    broadcast over K, so numpy copies whole contiguous rows.)"""
+    channels = np.repeat(foreground[..., None], versions.shape[-1], axis=-1)[:, None]
+    np.copyto(versions, images[:, None], where=channels)
+    return versions
 
 
 def write_versions(
@@ -155,9 +183,7 @@ def write_versions(
             own = dataclasses.replace(donors, own=np.repeat(batch, copies))
             background = generate(spec.augment_mode, mask, rng, dataclasses.replace(context, donors=own))
             shape = (len(batch), copies, 28, 28)
-            writer.append(
-                np.where(mask.reshape(*shape, 1), background.pixels.reshape(*shape, 3), base.images[batch, None])
-            )
+            writer.append(keep_foreground(background.pixels.reshape(*shape, 3), base.images[batch], ~masks[batch]))
             alt_colors[start : start + len(batch)] = background.colors.reshape(len(batch), copies, 3)
             modes = spec.augment_mode.encode() if background.modes is None else background.modes.reshape(shape[:2])
             alt_modes[start : start + len(batch)] = modes
@@ -214,7 +240,7 @@ def make_paired_dataset(
         digits = BiasSpec(mode=bias["mode"], biased_digits=tuple(bias["biased_digits"])).digits()
         paired = {"augment_mode": spec.augment_mode, "augment_fraction": spec.augment_fraction, "copies": spec.copies}
         with atomic_path(path) as partial:
-            with h5py.File(partial, "w") as handle:
+            with create_file(partial) as handle:
                 write_attributes(handle, {**config_slice, "bias": bias, "paired": paired}, seed)
                 handle.attrs["copies"] = spec.copies
                 handle.attrs["augment_mode"] = spec.augment_mode

@@ -119,7 +119,8 @@ def sample_grid_figure(panels: list[SamplePanel], title: str) -> plt.Figure:
         ax.imshow(mosaic(panel.images), interpolation="nearest")
         ax.set_title(panel.title, fontsize=9)
         ax.set_xticks([])
-        ax.set_yticks([i * (TILE + CAPTION_SPACE) + TILE / 2 for i in range(len(panel.labels))], panel.labels, fontsize=7)
+        ticks = [i * (TILE + CAPTION_SPACE) + TILE / 2 for i in range(len(panel.labels))]
+        ax.set_yticks(ticks, panel.labels, fontsize=7)
         for row, captions in enumerate(panel.captions):
             for column, caption in enumerate(captions):
                 ax.text(

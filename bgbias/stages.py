@@ -1,4 +1,7 @@
-"""One function per workflow stage: what the Snakemake scripts and the `bgbias` CLI call."""
+"""One function per data, figure and table stage: what the Snakemake scripts and the `bgbias` CLI call.
+
+The stages that train or run models live in `bgbias.model_stages`, so that these jobs start without torch.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +12,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from bgbias import __version__
-from bgbias.attacks import Attack, CWSpec, attack_summary, make_adversarial_set, set_attack
-from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset, make_test_dataset
-from bgbias.evaluation import evaluate_model
-from bgbias.forgetting import (
+from bgbias.adversarial import attack_summary
+from bgbias.adversarial_tables import (
     attack_markdown,
     attack_table,
-    evaluate_on_sets,
-    fine_tune_on_set,
     forgetting_figure,
     forgetting_markdown,
     forgetting_table,
 )
+from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset, make_test_dataset
 from bgbias.grey import make_grey_dataset
 from bgbias.mnist import fetch_mnist, load_split
-from bgbias.models import load_checkpoint, save_checkpoint
-from bgbias.paired_training import PairedSpec, paired_fine_tune
-from bgbias.pairs import PairSpec, make_paired_dataset, read_alt_index, read_paired_split, read_versions
+from bgbias.pairs import PairSpec, make_paired_dataset, read_alt_index, read_versions
 from bgbias.plots import (
     SamplePanel, confusion_figure, fraction_figure, sample_grid_figure, save_figure, table_heatmap, training_figure,
 )
@@ -36,7 +33,6 @@ from bgbias.storage import SPLITS, atomic_path, open_dataset, read_attributes, r
 from bgbias.tables import (
     accuracy_table, fraction_table, load_metrics, per_colour_table, to_csv_with_std, to_markdown,
 )
-from bgbias.training import TrainSpec, resolve_device, train_classifier, write_history
 
 log = logging.getLogger("bgbias")
 
@@ -123,7 +119,10 @@ def describe_dataset(config: dict) -> str:
     if "bias" in config:
         bias = config["bias"]
         digits = {"none": "none", "all": "all", "partial": ",".join(map(str, bias["biased_digits"]))}[bias["mode"]]
-        return f"biased digits {digits} on their pool colour (rho {bias['correlation']:g}), others {bias['unbiased_mode']}"
+        return (
+            f"biased digits {digits} on their pool colour (rho {bias['correlation']:g}), "
+            f"others {bias['unbiased_mode']}"
+        )
     return f"test set on {config['mode']}"
 
 
@@ -160,66 +159,6 @@ def pairs_panel(data: Path, versions: int) -> SamplePanel:
         [f"digit {base.labels[row]}" for row in shown],
         [np.concatenate([base.images[[row]], images[i]]) for i, row in enumerate(shown)],
         [[m.decode() for m in (base.bg_mode[row], *modes[i])] for i, row in enumerate(shown)],
-    )
-
-
-def train_base(data: Path, model: Path, history: Path, train: dict, device: str, seed: int, threads: int = 1) -> None:
-    """Train a LeNet on the train split of `data`, early stopping on its dev split."""
-    torch.set_num_threads(threads)
-    train_split, dev_split = read_split(data, "train"), read_split(data, "dev")
-    where = resolve_device(device)
-    log.info("training on %d images (%d dev) on %s", len(train_split), len(dev_split), where)
-    net, epochs = train_classifier(
-        train_split.images, train_split.labels, dev_split.images, dev_split.labels, TrainSpec(**train), seed, where
-    )
-    write_history(Path(history), epochs)
-    save_checkpoint(Path(model), net.cpu(), {"config": {"train": train}, "seed": seed, "data": str(data)})
-
-
-def paired_spec(paired: dict) -> PairedSpec:
-    """The paired-training settings of a `paired` config slice."""
-    train = TrainSpec(**{key: paired[key] for key in TrainSpec.__dataclass_fields__})
-    return PairedSpec(train, paired["method"], paired["target"], paired["reg"], paired["pick"])
-
-
-def paired_train(
-    base: Path, data: Path, model: Path, history: Path, paired: dict, device: str, seed: int, threads: int = 1
-) -> None:
-    """Fine-tune the base model on the (x, x') pairs of a paired dataset."""
-    torch.set_num_threads(threads)
-    spec = paired_spec(paired)
-    net, meta = load_checkpoint(Path(base), in_channels=3)
-    train_split, dev_split = read_paired_split(data, "train"), read_paired_split(data, "dev")
-    where = resolve_device(device)
-    log.info(
-        "paired fine-tuning of %s on %s: %d pairs (%d augmented, K=%d), %s on %s",
-        base, data, len(train_split), int((train_split.alt_index >= 0).sum()), train_split.copies, spec, where,
-    )
-    epochs = paired_fine_tune(net, train_split, dev_split, spec, seed, where)
-    write_history(Path(history), epochs)
-    save_checkpoint(
-        Path(model), net.cpu(), {"config": {"paired": paired, "base": meta.get("config")}, "seed": seed, "data": str(data)}
-    )
-
-
-def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: str, threads: int = 1) -> None:
-    """All metrics of a model on the test split of `data`, as JSON."""
-    torch.set_num_threads(threads)
-    net, meta = load_checkpoint(Path(model), in_channels=3)
-    split = read_split(data, "test")
-    result = evaluate_model(net, split, np.asarray(color_pool), resolve_device(device))
-    log.info("%s on %s: accuracy %.4f", model, data, result["accuracy"])
-    write_json(
-        Path(output),
-        {
-            **result,
-            "model": str(model),
-            "model_name": Path(model).stem,
-            "test_set": str(data),
-            "test_set_name": Path(data).stem,
-            "seed": meta.get("seed"),
-            "bgbias_version": __version__,
-        },
     )
 
 
@@ -284,57 +223,6 @@ def build_grey(output: Path, raw_dir: Path, data: dict, seed: int) -> None:
     """Grey MNIST (train/dev split as for the coloured data, official test split) for the adversarial experiments."""
     make_grey_dataset(Path(output), mnist_spec(raw_dir, data), seed, data)
     log.info("wrote %s", output)
-
-
-def attack(
-    model: Path, grey: Path, output: Path, name: str, adversarial: dict, device: str, seed: int, threads: int = 1
-) -> None:
-    """The adversarial set `name` (e.g. fgsm-0.1, cw-5) of the grey model on the grey dataset.
-
-    `adversarial` holds the attacked subset sizes and batch size, and for CW `cw_steps`, `cw_lr`,
-    `cw_kappa` and `cw_abort_early`.
-    """
-    torch.set_num_threads(threads)
-    net, _ = load_checkpoint(Path(model), in_channels=1)
-    kind = Attack.parse(name)
-    cw = (
-        CWSpec(adversarial["cw_steps"], adversarial["cw_lr"], adversarial["cw_kappa"], adversarial["cw_abort_early"])
-        if kind.kind == "cw"
-        else CWSpec()
-    )
-    sizes = {split: adversarial[f"{split}_size"] for split in SPLITS}
-    where = resolve_device(device)
-    log.info("attack %s on %s, attacked images per split %s, on %s", name, grey, sizes, where)
-    make_adversarial_set(
-        Path(output), net, Path(grey), kind, cw, sizes, adversarial["batch_size"], seed, where,
-        {"adversarial": adversarial, "attack": name},
-    )
-
-
-def fine_tune_adversarial(
-    base: Path, data: Path, model: Path, history: Path, fine_tune: dict, device: str, seed: int, threads: int = 1
-) -> None:
-    """Fine-tune the grey model `base` on the training split of the adversarial set `data`."""
-    torch.set_num_threads(threads)
-    net, _ = load_checkpoint(Path(base), in_channels=1)
-    where = resolve_device(device)
-    log.info("fine-tuning %s on %s on %s", base, data, where)
-    epochs = fine_tune_on_set(net, Path(data), TrainSpec(**fine_tune), seed, where)
-    write_history(Path(history), epochs)
-    save_checkpoint(
-        Path(model), net.cpu(), {"config": {"fine_tune": fine_tune}, "seed": seed, "data": str(data), "base": str(base)}
-    )
-
-
-def evaluate_adversarial(
-    model: Path, clean: Path, sets: list[Path], output: Path, name: str, device: str, seed: int, threads: int = 1
-) -> None:
-    """Accuracy of a grey model on the clean test split and on every adversarial test set, as JSON."""
-    torch.set_num_threads(threads)
-    net, _ = load_checkpoint(Path(model), in_channels=1)
-    accuracy = evaluate_on_sets(net, Path(clean), {set_attack(path).name: Path(path) for path in sets}, resolve_device(device))
-    log.info("%s: %s", name, ", ".join(f"{k} {v:.4f}" for k, v in accuracy.items()))
-    write_json(Path(output), {"model": name, "seed": seed, "accuracy": accuracy, "bgbias_version": __version__})
 
 
 def write_csv_markdown(table: pd.DataFrame, markdown: str, csv: Path, md: Path) -> None:

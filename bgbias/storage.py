@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import json
+import math
 import os
 import zlib
 from collections import deque
@@ -24,6 +26,7 @@ IMAGE_CHUNK = 1024  # images per HDF5 chunk of a split's `images`
 DEFLATE_LEVEL = 1
 NOISY_SHARE = 0.5  # chunks where more than this share of neighbouring pixels differ are deflated with Z_RLE
 PROBE_BYTES = 1 << 14
+PENDING_BYTES = 64 << 20  # chunks queued for compression at most
 
 
 class DatasetFileError(RuntimeError):
@@ -44,17 +47,56 @@ class ColoredSplit:
         return len(self.labels)
 
 
+def partial_name(path: Path) -> Path:
+    """The temporary name `atomic_path` writes `path` under in this process."""
+    return path.with_name(f".{path.name}.{os.getpid()}.partial")
+
+
+def stale_partials(path: Path) -> list[Path]:
+    """Temporary files of `path` that writers killed mid-way left behind."""
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.partial"))
+
+
+def fsync(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary sibling of `path`; rename it to `path` only if the block succeeds."""
+    """Yield a temporary sibling of `path`; rename it to `path` only if the block succeeds.
+
+    `path` never exists half-written: a killed writer leaves only its temporary file, which
+    the next writer of `path` removes (the workflow runs one job per output at a time).
+    The data is flushed to disk before the rename and the rename after it, so a power loss
+    leaves either the old state or the complete file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    for stale in stale_partials(path):
+        stale.unlink(missing_ok=True)
+    partial = partial_name(path)
     try:
         yield partial
+        fsync(partial)
         os.replace(partial, path)
+        fsync(path.parent)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def create_file(path: Path) -> h5py.File:
+    """A new HDF5 file for writing at `path` (a temporary name from `atomic_path`).
+
+    The HDF5 1.10 format checksums the file's metadata, so a damaged file fails to read
+    instead of returning wrong values; no lock is taken, as no other process opens the
+    temporary file.
+    """
+    return h5py.File(path, "w", libver=("v110", "latest"), locking=False)
 
 
 def write_attributes(handle: h5py.File, config_slice: dict, seed: int) -> None:
@@ -82,14 +124,15 @@ class ChunkWriter:
 
     Chunks are deflated in a thread pool (zlib releases the GIL) and written with direct chunk
     writes, so compression overlaps the caller's generation of the next rows; at most
-    `4 * threads` chunks wait in memory.
+    PENDING_BYTES of chunks (and at least two per thread) wait in memory.
     """
 
     def __init__(self, dataset: h5py.Dataset, executor: ThreadPoolExecutor, threads: int) -> None:
         self.dataset = dataset
         self.executor = executor
         self.rows = dataset.chunks[0]
-        self.limit = 4 * threads
+        self.inner = (0,) * (dataset.ndim - 1)
+        self.limit = max(2 * threads, PENDING_BYTES // (self.rows * int(np.prod(dataset.shape[1:]))))
         self.position = 0
         self.appended = 0
         self.leftover = np.empty((0, *dataset.shape[1:]), dataset.dtype)
@@ -113,10 +156,9 @@ class ChunkWriter:
 
     def drain(self, keep: int) -> None:
         """Write finished chunks in order until at most `keep` wait."""
-        zeros = (0,) * (self.dataset.ndim - 1)
         while len(self.pending) > keep:
             start, future = self.pending.popleft()
-            self.dataset.id.write_direct_chunk((start, *zeros), future.result())
+            self.dataset.id.write_direct_chunk((start, *self.inner), future.result())
 
     def close(self) -> None:
         """Write the last, partial chunk (padded with zeros, as HDF5 stores edge chunks) and everything queued."""
@@ -160,33 +202,96 @@ def write_split(handle: h5py.File, name: str, split: ColoredSplit, threads: int 
         group.create_dataset(field, data=getattr(split, field), **COMPRESSION)
 
 
+READ_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError)
+
+
 def open_dataset(path: Path) -> h5py.File:
-    """Open a dataset file read-only, with an error naming the file when it is not valid HDF5."""
+    """Open a dataset file read-only, with an error naming the file when it is not valid HDF5.
+
+    Finished dataset files never change (they are written under a temporary name and renamed),
+    so readers take no HDF5 file lock: any number of jobs read one file at once, also on file
+    systems without lock support (NFS, Lustre), where locking makes the open fail.
+    """
     try:
-        return h5py.File(path, "r")
-    except (OSError, KeyError) as error:
+        return h5py.File(path, "r", locking=False)
+    except READ_ERRORS as error:
         raise DatasetFileError(
             f"cannot read dataset file {path}: {error}; it is truncated or not HDF5, delete it and rerun"
         ) from error
 
 
+def check_split(path: Path, name: str, split: ColoredSplit) -> ColoredSplit:
+    """`split` if its arrays have the shapes and types of the layout, else DatasetFileError naming the field."""
+    count = len(split.labels)
+    expected = {
+        "images": ((count, 28, 28, 3), np.uint8),
+        "labels": ((count,), np.integer),
+        "source_index": ((count,), np.integer),
+        "bg_color": ((count, 3), np.integer),
+        "bg_mode": ((count,), np.bytes_),
+    }
+    for field, (shape, kind) in expected.items():
+        array = getattr(split, field)
+        if array.shape != shape or not np.issubdtype(array.dtype, kind):
+            raise DatasetFileError(
+                f"{path} split {name!r} field {field!r} has shape {array.shape} and type {array.dtype}, "
+                f"expected shape {shape} of {np.dtype(kind).name if kind is np.uint8 else kind.__name__}"
+            )
+    return split
+
+
+def check_chunks(path: Path, dataset: h5py.Dataset) -> None:
+    """Raise DatasetFileError when a chunk of `dataset` is missing from its index or lies past the end of the file.
+
+    HDF5 reads a chunk whose index entry is damaged as zeros, without an error; this catches it.
+    """
+    if dataset.chunks is None:
+        return
+    file_size = os.path.getsize(path)
+    offsets: set[tuple[int, ...]] = set()
+    past_end: list[tuple[int, ...]] = []
+
+    def visit(info) -> None:
+        offsets.add(tuple(info.chunk_offset))
+        if info.byte_offset + info.size > file_size:
+            past_end.append(tuple(info.chunk_offset))
+
+    dataset.id.chunk_iter(visit)
+    expected = math.prod(math.ceil(n / c) for n, c in zip(dataset.shape, dataset.chunks))
+    on_grid = all(
+        o % c == 0 and o < n for offset in offsets for o, c, n in zip(offset, dataset.chunks, dataset.shape)
+    )
+    if len(offsets) != expected or not on_grid or past_end:
+        raise DatasetFileError(
+            f"{path} is damaged: {dataset.name} has {len(offsets)} of {expected} data chunks"
+            f"{', some past the end of the file' if past_end else ''}"
+            f"{', some at impossible positions' if not on_grid else ''}; delete it and rerun"
+        )
+
+
 def read_split(path: Path, name: str) -> ColoredSplit:
     """Read split `name` of the dataset file `path` into memory."""
     with open_dataset(path) as handle:
-        if name not in handle:
-            raise DatasetFileError(f"{path} has no split {name!r}; it holds {sorted(handle)}")
-        group = handle[name]
         try:
-            return ColoredSplit(*(group[field][()] for field in SPLIT_FIELDS))
-        except (OSError, KeyError) as error:
-            raise DatasetFileError(f"cannot read split {name!r} of {path}: {error}") from error
+            if name not in handle:
+                raise DatasetFileError(f"{path} has no split {name!r}; it holds {sorted(handle)}")
+            group = handle[name]
+            for field in SPLIT_FIELDS:
+                check_chunks(path, group[field])
+            split = ColoredSplit(*(group[field][()] for field in SPLIT_FIELDS))
+        except READ_ERRORS as error:
+            raise DatasetFileError(f"cannot read split {name!r} of {path}: {error}; delete it and rerun") from error
+    return check_split(path, name, split)
 
 
 def read_attributes(path: Path) -> dict:
     """The config slice, seed and version recorded in a dataset file."""
     with open_dataset(path) as handle:
-        return {
-            "config": json.loads(handle.attrs["config"]),
-            "seed": int(handle.attrs["seed"]),
-            "bgbias_version": str(handle.attrs["bgbias_version"]),
-        }
+        try:
+            return {
+                "config": json.loads(handle.attrs["config"]),
+                "seed": int(handle.attrs["seed"]),
+                "bgbias_version": str(handle.attrs["bgbias_version"]),
+            }
+        except (*READ_ERRORS, json.JSONDecodeError) as error:
+            raise DatasetFileError(f"{path} lacks valid config/seed/bgbias_version attributes: {error}") from error

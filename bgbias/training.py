@@ -102,67 +102,62 @@ def fit(
     `start_epoch(epoch)`, when given, runs before each epoch (e.g. to re-draw the paired versions).
     """
     with seeded_torch(seed, device):
-        return fit_seeded(model, train_step, train_size, dev_eval, spec, seed, device, start_epoch)
+        optimiser = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
+        order = torch.Generator().manual_seed(seed)
+        best_loss, best_state, waited, rows = math.inf, copy.deepcopy(model.state_dict()), 0, []
+        for epoch in range(1, spec.epochs + 1):
+            started = time.perf_counter()
+            if start_epoch is not None:
+                start_epoch(epoch)
+            batches = torch.randperm(train_size, generator=order).to(device).split(spec.batch_size)
+            total_loss, correct = train_epoch(model, optimiser, train_step, batches, epoch)
+            train_seconds = time.perf_counter() - started
+            dev = dev_eval()
+            rows.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": total_loss / train_size,
+                    "train_accuracy": correct / train_size,
+                    "dev_loss": dev.loss,
+                    "dev_accuracy": dev.accuracy,
+                    "train_seconds": train_seconds,
+                    "seconds": time.perf_counter() - started,
+                }
+            )
+            improved = dev.loss < best_loss
+            if improved:
+                best_loss, best_state, waited = dev.loss, copy.deepcopy(model.state_dict()), 0
+            else:
+                waited += 1
+            log.info(
+                "epoch %d/%d  train loss %.4f acc %.4f  dev loss %.4f acc %.4f  %.1fs%s",
+                epoch, spec.epochs, rows[-1]["train_loss"], rows[-1]["train_accuracy"],
+                dev.loss, dev.accuracy, rows[-1]["seconds"], "  *best" if improved else "",
+            )
+            if waited >= spec.patience:
+                log.info("early stop: dev loss has not improved for %d epochs", spec.patience)
+                break
+        model.load_state_dict(best_state)
+        history = pd.DataFrame(rows)
+        history["best"] = history["dev_loss"] == best_loss
+        return history
 
 
-def fit_seeded(
-    model: LeNet,
-    train_step: BatchStep,
-    train_size: int,
-    dev_eval: Callable[[], EpochResult],
-    spec: TrainSpec,
-    seed: int,
-    device: torch.device,
-    start_epoch: Callable[[int], None] | None,
-) -> pd.DataFrame:
-    """The body of `fit`, run under a seeded torch RNG."""
-    optimiser = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
-    order = torch.Generator().manual_seed(seed)
-    best_loss, best_state, waited, rows = math.inf, copy.deepcopy(model.state_dict()), 0, []
-    for epoch in range(1, spec.epochs + 1):
-        started = time.perf_counter()
-        if start_epoch is not None:
-            start_epoch(epoch)
-        model.train()
-        total_loss, correct = 0.0, 0
-        permutation = torch.randperm(train_size, generator=order).to(device)
-        batches = permutation.split(spec.batch_size)
-        for number, index in enumerate(batches, 1):
-            loss, batch_correct = train_step(index)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total_loss += loss.item() * len(index)
-            correct += batch_correct
-            show_progress(epoch, number, len(batches))
-        dev = dev_eval()
-        rows.append(
-            {
-                "epoch": epoch,
-                "train_loss": total_loss / train_size,
-                "train_accuracy": correct / train_size,
-                "dev_loss": dev.loss,
-                "dev_accuracy": dev.accuracy,
-                "seconds": time.perf_counter() - started,
-            }
-        )
-        improved = dev.loss < best_loss
-        if improved:
-            best_loss, best_state, waited = dev.loss, copy.deepcopy(model.state_dict()), 0
-        else:
-            waited += 1
-        log.info(
-            "epoch %d/%d  train loss %.4f acc %.4f  dev loss %.4f acc %.4f  %.1fs%s",
-            epoch, spec.epochs, rows[-1]["train_loss"], rows[-1]["train_accuracy"],
-            dev.loss, dev.accuracy, rows[-1]["seconds"], "  *best" if improved else "",
-        )
-        if waited >= spec.patience:
-            log.info("early stop: dev loss has not improved for %d epochs", spec.patience)
-            break
-    model.load_state_dict(best_state)
-    history = pd.DataFrame(rows)
-    history["best"] = history["dev_loss"] == best_loss
-    return history
+def train_epoch(
+    model: LeNet, optimiser: torch.optim.Optimizer, train_step: BatchStep, batches: tuple[torch.Tensor, ...], epoch: int
+) -> tuple[float, int]:
+    """One pass over `batches` of indices; returns the summed loss and the number of correct predictions."""
+    model.train()
+    total_loss, correct = 0.0, 0
+    for number, index in enumerate(batches, 1):
+        loss, batch_correct = train_step(index)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        total_loss += loss.item() * len(index)
+        correct += batch_correct
+        show_progress(epoch, number, len(batches))
+    return total_loss, correct
 
 
 def show_progress(epoch: int, number: int, total: int) -> None:

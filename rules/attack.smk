@@ -47,7 +47,7 @@ rule attack:
     input:
         model="results/s{seed}/adversarial/models/grey.pt",
         grey="results/s{seed}/adversarial/datasets/grey.h5",
-        code=library("attacks", "grey", "models", "storage", "training"),
+        code=library("attacks", "adversarial", "grey", "models", "storage", "training"),
     output:
         "results/s{seed}/adversarial/sets/{attack}.h5",
     params:
@@ -74,7 +74,7 @@ rule adversarial_finetune:
     input:
         base="results/s{seed}/adversarial/models/grey.pt",
         data="results/s{seed}/adversarial/sets/{attack}.h5",
-        code=library("forgetting", "training", "models", "storage"),
+        code=library("forgetting", "grey", "training", "models", "storage"),
     output:
         model="results/s{seed}/adversarial/models/{attack}.pt",
         history="results/s{seed}/adversarial/models/{attack}.csv",
@@ -103,7 +103,7 @@ rule evaluate_adversarial:
         model="results/s{seed}/adversarial/models/{model}.pt",
         clean="results/s{seed}/adversarial/datasets/grey.h5",
         sets=expand("results/s{{seed}}/adversarial/sets/{attack}.h5", attack=ATTACKS),
-        code=library("forgetting", "attacks", "evaluation", "models", "storage"),
+        code=library("forgetting", "adversarial", "grey", "evaluation", "models", "storage"),
     output:
         "results/s{seed}/adversarial/eval/{model}.json",
     params:
@@ -126,7 +126,7 @@ rule evaluate_adversarial:
 rule forgetting_table:
     input:
         evaluations=expand("results/s{seed}/adversarial/eval/{model}.json", seed=SEEDS, model=ADVERSARIAL_MODELS),
-        code=library("forgetting"),
+        code=library("adversarial_tables", "adversarial"),
     output:
         csv="results/tables/forgetting.csv",
         md="results/tables/forgetting.md",
@@ -143,7 +143,7 @@ rule forgetting_table:
 rule attack_table:
     input:
         sets=expand("results/s{seed}/adversarial/sets/{attack}.h5", seed=SEEDS, attack=ATTACKS),
-        code=library("forgetting", "attacks"),
+        code=library("adversarial_tables", "adversarial"),
     output:
         csv="results/tables/attacks.csv",
         md="results/tables/attacks.md",
@@ -160,7 +160,7 @@ rule attack_table:
 rule forgetting_figure:
     input:
         table="results/tables/forgetting.csv",
-        code=library("forgetting", "plots"),
+        code=library("adversarial_tables", "plots"),
     output:
         "results/figures/forgetting.png",
     log:

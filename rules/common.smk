@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
-from bgbias.attacks import attack_names
+from bgbias.adversarial import attack_names
 from bgbias.config import ConfigError, data_slice, paired_train_slice, validate_config
 from bgbias.mnist import MNIST_MD5
 
@@ -84,9 +84,15 @@ def eval_metrics(test_sets=None):
     )
 
 
+def generation_mem_mb(split):
+    """Memory (MB) of a job that colours the official `split`: the images in RGB a few times over, plus Python."""
+    count = config["mnist"][f"{split}_size"] or {"train": 60000, "test": 10000}[split]
+    return 300 + count * 28 * 28 * 3 * 4 // 1_000_000
+
+
 def gpu_count():
-    """GPUs a training job asks for: one when the config asks for CUDA."""
-    return 1 if config["device"] == "cuda" else 0
+    """GPUs a training or attack job asks for: one, unless the config says `device: cpu`."""
+    return 0 if config["device"] == "cpu" else 1
 
 
 ATTACKS = attack_names(config["adversarial"])

@@ -25,7 +25,7 @@ rule biased_dataset:
         bias=config["bias"],
     threads: 2
     resources:
-        mem_mb=1000,
+        mem_mb=generation_mem_mb("train"),
     log:
         "results/logs/s{seed}/datasets/biased.log",
     benchmark:
@@ -47,7 +47,7 @@ rule test_dataset:
         mode=test_mode,
     threads: 2
     resources:
-        mem_mb=500,
+        mem_mb=generation_mem_mb("test"),
     log:
         "results/logs/s{seed}/datasets/test/{test_set}.log",
     benchmark:

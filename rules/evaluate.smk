@@ -2,7 +2,7 @@ rule evaluate:
     input:
         model="results/s{seed}/models/{model}.pt",
         data="results/s{seed}/datasets/test/{test_set}.h5",
-        code=library("evaluation", "models", "storage"),
+        code=library("model_stages", "evaluation", "models", "storage"),
     output:
         "results/s{seed}/eval/{model}/{test_set}.json",
     params:
@@ -26,9 +26,19 @@ rule accuracy_table:
         metrics=eval_metrics(),
         code=library("tables", "plots"),
     output:
-        csv="results/tables/accuracy.csv",
+        csv=report(
+            "results/tables/accuracy.csv",
+            caption="../report/accuracy.rst",
+            category="Accuracy tables",
+            labels={"table": "accuracy", "kind": "table"},
+        ),
         md="results/tables/accuracy.md",
-        png="results/figures/accuracy.png",
+        png=report(
+            "results/figures/accuracy.png",
+            caption="../report/accuracy.rst",
+            category="Accuracy tables",
+            labels={"table": "accuracy", "kind": "heatmap"},
+        ),
     params:
         test_sets=list(TEST_SETS),
     log:
@@ -46,9 +56,19 @@ rule per_colour_table:
         metrics=eval_metrics([POOL_TEST_SET, *COLOUR_TESTS] if POOL_TEST_SET else COLOUR_TESTS),
         code=library("tables", "plots"),
     output:
-        csv="results/tables/per_colour.csv",
+        csv=report(
+            "results/tables/per_colour.csv",
+            caption="../report/per_colour.rst",
+            category="Per-colour tables",
+            labels={"table": "per_colour", "kind": "table"},
+        ),
         md="results/tables/per_colour.md",
-        png="results/figures/per_colour.png",
+        png=report(
+            "results/figures/per_colour.png",
+            caption="../report/per_colour.rst",
+            category="Per-colour tables",
+            labels={"table": "per_colour", "kind": "heatmap"},
+        ),
     params:
         color_pool=config["color_pool"],
         pool_test_set=POOL_TEST_SET,
@@ -68,9 +88,19 @@ rule fraction_table:
         metrics=eval_metrics(),
         code=library("tables", "plots"),
     output:
-        csv="results/tables/fractions.csv",
+        csv=report(
+            "results/tables/fractions.csv",
+            caption="../report/fractions.rst",
+            category="Augmentation fraction",
+            labels={"table": "fractions", "kind": "table"},
+        ),
         md="results/tables/fractions.md",
-        png="results/figures/fractions.png",
+        png=report(
+            "results/figures/fractions.png",
+            caption="../report/fractions.rst",
+            category="Augmentation fraction",
+            labels={"table": "fractions", "kind": "figure"},
+        ),
     params:
         test_sets=list(TEST_SETS),
     log:

@@ -3,7 +3,13 @@ rule confusion_figure:
         metrics="results/s{seed}/eval/{model}/{test_set}.json",
         code=library("plots"),
     output:
-        png="results/s{seed}/figures/confusion/{model}/{test_set}.png",
+        png=report(
+            "results/s{seed}/figures/confusion/{model}/{test_set}.png",
+            caption="../report/confusion.rst",
+            category="Confusion matrices",
+            subcategory="{model}",
+            labels={"model": "{model}", "test set": "{test_set}", "seed": "{seed}"},
+        ),
         csv="results/s{seed}/figures/confusion/{model}/{test_set}.csv",
     log:
         "results/logs/s{seed}/figures/confusion/{model}/{test_set}.log",
@@ -20,7 +26,12 @@ rule training_curve:
         history="results/s{seed}/models/{model}.csv",
         code=library("plots"),
     output:
-        "results/s{seed}/figures/training/{model}.png",
+        report(
+            "results/s{seed}/figures/training/{model}.png",
+            caption="../report/training.rst",
+            category="Training curves",
+            labels={"model": "{model}", "seed": "{seed}"},
+        ),
     log:
         "results/logs/s{seed}/figures/training/{model}.log",
     benchmark:
@@ -36,7 +47,12 @@ rule sample_grid:
         data="results/s{seed}/datasets/{dataset}.h5",
         code=library("plots", "pairs", "storage"),
     output:
-        "results/s{seed}/figures/samples/{dataset}.png",
+        report(
+            "results/s{seed}/figures/samples/{dataset}.png",
+            caption="../report/samples.rst",
+            category="Datasets",
+            labels={"dataset": "{dataset}", "seed": "{seed}"},
+        ),
     wildcard_constraints:
         dataset="biased|test/[^/]+|paired/[^/]+",
     log:

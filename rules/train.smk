@@ -1,7 +1,7 @@
 rule train_base:
     input:
         data="results/s{seed}/datasets/biased.h5",
-        code=library("training", "models", "storage"),
+        code=library("model_stages", "training", "models", "storage"),
     output:
         model="results/s{seed}/models/base.pt",
         history="results/s{seed}/models/base.csv",
@@ -27,7 +27,7 @@ rule paired_train:
     input:
         base="results/s{seed}/models/base.pt",
         data="results/s{seed}/datasets/paired/{augment}-f{fraction}.h5",
-        code=library("paired_training", "training", "models", "pairs", "storage"),
+        code=library("model_stages", "paired_training", "training", "models", "pairs", "storage"),
     output:
         model="results/s{seed}/models/paired-{augment}-f{fraction}.pt",
         history="results/s{seed}/models/paired-{augment}-f{fraction}.csv",

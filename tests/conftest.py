@@ -16,7 +16,7 @@ from bgbias.datasets import MnistSpec
 REPO = Path(__file__).resolve().parents[1]
 MINI_MNIST = REPO / "tests" / "data" / "mnist-mini"
 TINY_CONFIG = REPO / "tests" / "data" / "tiny.yaml"
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "environment.yml", "pyproject.toml", "rules", "schemas", "workflow_scripts", "profiles", "bgbias", "tests/data")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "environment.yml", "pyproject.toml", "report", "rules", "schemas", "workflow_scripts", "profiles", "bgbias", "tests/data")
 
 
 @pytest.fixture(scope="session")

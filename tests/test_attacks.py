@@ -11,22 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bgbias.attacks import (
-    Attack,
-    CWSpec,
-    attack_images,
-    attack_names,
-    attack_summary,
-    attacked_subset,
-    cw_l2,
-    cw_margin,
-    fgsm,
-    make_adversarial_set,
-)
+from bgbias.adversarial import Attack, CWSpec, attack_names, attack_summary, attacked_subset
+from bgbias.attacks import attack_images, cw_l2, cw_margin, fgsm, make_adversarial_set
 from bgbias.datasets import MnistSpec
-from bgbias.grey import make_grey_dataset
+from bgbias.grey import make_grey_dataset, read_grey_split
 from bgbias.models import LeNet
-from bgbias.storage import read_split
 from bgbias.training import TrainSpec, train_classifier
 
 CPU = torch.device("cpu")
@@ -43,7 +32,7 @@ def grey_file(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) -
 @pytest.fixture(scope="module")
 def trained(grey_file: Path) -> LeNet:
     """A grey LeNet trained on the mini MNIST for a few epochs (about 0.7 test accuracy)."""
-    train, dev = read_split(grey_file, "train"), read_split(grey_file, "dev")
+    train, dev = read_grey_split(grey_file, "train"), read_grey_split(grey_file, "dev")
     model, _ = train_classifier(train.images, train.labels, dev.images, dev.labels, QUICK, seed=0, device=CPU)
     return model.eval().requires_grad_(False)
 
@@ -51,7 +40,7 @@ def trained(grey_file: Path) -> LeNet:
 @pytest.fixture(scope="module")
 def test_batch(grey_file: Path) -> tuple[torch.Tensor, torch.Tensor]:
     """The first 50 mini MNIST test digits as a float (N, 1, 28, 28) batch in [0, 1] and their labels."""
-    test = read_split(grey_file, "test")
+    test = read_grey_split(grey_file, "test")
     return torch.from_numpy(test.images[:50, None]).float() / 255, torch.from_numpy(test.labels[:50])
 
 
@@ -128,7 +117,7 @@ def test_cw_early_abort_stops_when_the_loss_stalls(
 def test_attack_images_reports_sizes_success_and_predictions(
     trained: LeNet, grey_file: Path
 ) -> None:
-    test = read_split(grey_file, "test")
+    test = read_grey_split(grey_file, "test")
     result = attack_images(trained, test.images[:70], test.labels[:70], Attack("fgsm", 0.2), CWSpec(), 32, CPU)
     clean = test.images[:70].astype(np.float32) / 255
     delta = (result["images"] - clean).reshape(70, -1)
@@ -170,7 +159,7 @@ def test_adversarial_set_file(tmp_path: Path, trained: LeNet, grey_file: Path) -
         make_adversarial_set(
             paths[attack.name], trained, grey_file, attack, CWSpec(steps=20, lr=0.1), sizes, 25, 0, CPU, {"a": 1}
         )
-    grey_test = read_split(grey_file, "test")
+    grey_test = read_grey_split(grey_file, "test")
     with h5py.File(paths["fgsm-0.3"], "r") as handle:
         assert set(handle) == {"train", "dev", "test"} and handle.attrs["attack"] == "fgsm"
         assert handle.attrs["strength"] == 0.3 and handle.attrs["seed"] == 0
@@ -187,12 +176,12 @@ def test_adversarial_set_file(tmp_path: Path, trained: LeNet, grey_file: Path) -
     with h5py.File(paths["fgsm-0"], "r") as handle:
         clean = handle["train/images"][()]
         assert (handle["train/l2"][()] == 0).all() and (handle["train/bg_color"][()] == 0).all()
-    grey_train = read_split(grey_file, "train")
+    grey_train = read_grey_split(grey_file, "train")
     assert np.array_equal(clean, grey_train.images[attacked_subset(500, 40, 0, "train")] / np.float32(255))
 
     summary = attack_summary(paths["cw-5"]).set_index("split")
     assert list(summary.index) == ["train", "dev", "test"] and list(summary["n"]) == [40, 20, 30]
-    read = read_split(paths["cw-5"], "test")
+    read = read_grey_split(paths["cw-5"], "test")
     assert summary.loc["test", "success_rate"] > 0.5
     with h5py.File(paths["cw-5"], "r") as handle:
         assert summary.loc["test", "mean_l2"] == pytest.approx(handle["test/l2"][()].mean())

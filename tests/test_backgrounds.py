@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -50,6 +52,10 @@ def colour_range(images: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.
     low = np.where(where[..., None], images, 255).min((1, 2))
     high = np.where(where[..., None], images, 0).max((1, 2))
     return low, high
+
+
+def normal_cdf(x: float) -> float:
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
 
 
 def background_values(images: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -113,6 +119,17 @@ def test_strips_rows_with_row_mod_5_below_2_share_colour_a_the_others_colour_b(d
     assert (colored.bg_color == -1).all()
 
 
+def test_strips_colour_is_recorded_when_only_one_strip_colour_shows():
+    mask = np.zeros((50, 28, 28), bool)
+    mask[:25, :2] = True  # background only in A rows (0, 1)
+    mask[25:, 2:5] = True  # background only in B rows (2, 3, 4)
+    result = generate("strips", mask, np.random.default_rng(0), ModeContext())
+    np.testing.assert_array_equal(result.colors[:25], result.pixels[:25, 0, 0])
+    np.testing.assert_array_equal(result.colors[25:], result.pixels[25:, 2, 0])
+    both = generate("strips", np.ones((50, 28, 28), bool), np.random.default_rng(0), ModeContext())
+    assert (both.colors == -1).all()
+
+
 def test_noise_spreads_over_0_to_255_independently_of_the_digit(digits):
     colored, mask = paint(digits, "noise")
     values = background_values(colored.images, mask)
@@ -138,8 +155,12 @@ def test_gaussian_has_mean_128_and_the_configured_std(digits):
     values = background_values(colored.images, mask).astype(float)
     assert abs(values.mean() - 128) < 0.2 and abs(values.std() - 20) < 0.2
     wide, _ = paint(digits, "gaussian")
-    wide_values = background_values(wide.images, mask)
-    assert wide_values.min() == 0 and wide_values.max() == 255  # std 64: clipped at both ends
+    wide_values = background_values(wide.images, mask).ravel()
+    # std 64: rounded, clipped at both ends: P(0) = P(128 + 64 Z < 0.5), P(255) = P(128 + 64 Z >= 254.5)
+    for value, tail in ((0, normal_cdf((0.5 - 128) / 64)), (255, 1 - normal_cdf((254.5 - 128) / 64))):
+        assert abs((wide_values == value).mean() - tail) < 4 * math.sqrt(tail / len(wide_values))
+    centre = 0.5 * (math.erf(0.5 / 64 / math.sqrt(2)) * 2)
+    assert abs((wide_values == 128).mean() - centre) < 4 * math.sqrt(centre / len(wide_values))
 
 
 def test_salt_pepper_sets_a_fraction_of_blocks_black_or_white_over_a_pool_colour(digits):
@@ -217,7 +238,8 @@ def component_of(images: np.ndarray, mask: np.ndarray) -> np.ndarray:
     first = images[np.arange(len(images)), 0, 0].astype(np.int16)
     in_pool = (first[:, None] == DEFAULT_POOL[None].astype(np.int16)).all(-1).any(1)
     a, b = images[:, 0, 0], images[:, 2, 0]
-    striped = ((images == np.where(STRIP_A[None, :, None, None], a[:, None, None], b[:, None, None])).all(-1) | ~mask).all((1, 2))
+    expected = np.where(STRIP_A[None, :, None, None], a[:, None, None], b[:, None, None])
+    striped = ((images == expected).all(-1) | ~mask).all((1, 2))
     return np.select(
         [flat & in_pool, flat, striped], ["pool", "random_pure", "strips"], default="noise"
     )

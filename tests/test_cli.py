@@ -7,37 +7,43 @@ from pathlib import Path
 
 import h5py
 import pytest
-import yaml
 
 from bgbias.cli import main
+from conftest import TINY_CONFIG
 
 
-def test_cli_runs_fetch_generate_train_evaluate_plot(mini_mnist: Path, tiny_config: dict, tmp_path: Path) -> None:
-    config = tmp_path / "config.yaml"
-    tiny_config["train"] = {"epochs": 1, "patience": 1}
-    config.write_text(yaml.safe_dump(tiny_config))
-    raw = tmp_path / "raw"
-    common = ["--config", str(config)]
-    assert main(["fetch-mnist", "--raw", str(raw), "--mirror", str(mini_mnist), *common]) == 0
-    assert main(["generate", "biased", "--raw", str(raw), "--out", str(tmp_path / "biased.h5"), *common]) == 0
-    assert main(["generate", "test", "--mode", "pool", "--raw", str(raw), "--out", str(tmp_path / "pool.h5"), *common]) == 0
-    assert main(["train", "--data", str(tmp_path / "biased.h5"), "--out", str(tmp_path / "base.pt"), *common]) == 0
-    assert (tmp_path / "base.csv").is_file()
-    metrics = tmp_path / "metrics.json"
-    assert main(["evaluate", "--model", str(tmp_path / "base.pt"), "--data", str(tmp_path / "pool.h5"), "--out", str(metrics), *common]) == 0
-    assert json.loads(metrics.read_text())["n"] == 300
-    assert main(["plot", "confusion", "--input", str(metrics), "--out", str(tmp_path / "cm.png")]) == 0
-    assert (tmp_path / "cm.png").read_bytes()[:4] == b"\x89PNG"
-    with h5py.File(tmp_path / "pool.h5", "r") as handle:
-        assert handle["test/images"].shape == (300, 28, 28, 3)
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in an empty folder, so that no ./config.yaml is picked up."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
-def test_cli_reports_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    with pytest.raises(SystemExit, match=r"bgbias: config file .*missing.yaml does not exist"):
-        main(["train", "--config", str(tmp_path / "missing.yaml"), "--data", "x.h5", "--out", "y.pt"])
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("train: {epochs: 0}\n")
-    with pytest.raises(SystemExit, match=r"config key train.epochs: 0 is not allowed; allowed: integer >= 1"):
-        main(["train", "--config", str(bad), "--data", "x.h5", "--out", "y.pt"])
-    with pytest.raises(SystemExit, match=r"cannot read dataset file .*nothing.h5"):
-        main(["train", "--data", str(tmp_path / "nothing.h5"), "--out", str(tmp_path / "y.pt")])
+def test_cli_runs_every_stage(mini_mnist: Path, in_tmp: Path) -> None:
+    common = ["--configfile", str(TINY_CONFIG), "--config", "train={epochs: 1}", "paired={epochs: 1, copies: 2}"]
+    assert main(["fetch-mnist", "--raw", "raw", "--mirror", str(mini_mnist), *common]) == 0
+    assert main(["generate", "biased", "--raw", "raw", "--out", "biased.h5", *common]) == 0
+    assert main(["generate", "test", "--mode", "noise", "--raw", "raw", "--out", "noise.h5", *common]) == 0
+    assert main(["generate", "paired", "--biased", "biased.h5", "--raw", "raw", "--out", "paired.h5", *common]) == 0
+    assert main(["train", "--data", "biased.h5", "--out", "base.pt", *common]) == 0
+    assert main(["paired-train", "--base", "base.pt", "--data", "paired.h5", "--out", "paired.pt", *common]) == 0
+    assert (in_tmp / "base.csv").is_file() and (in_tmp / "paired.csv").is_file()
+    assert main(["evaluate", "--model", "paired.pt", "--data", "noise.h5", "--out", "metrics.json", *common]) == 0
+    metrics = json.loads((in_tmp / "metrics.json").read_text())
+    assert metrics["n"] == 300 and metrics["model_name"] == "paired" and metrics["test_set_name"] == "noise"
+    assert main(["plot", "confusion", "--input", "metrics.json", "--out", "cm.png"]) == 0
+    assert main(["plot", "samples", "--input", "paired.h5", "--out", "samples.png"]) == 0
+    for png in ("cm.png", "samples.png"):
+        assert (in_tmp / png).read_bytes()[:4] == b"\x89PNG"
+    with h5py.File(in_tmp / "paired.h5", "r") as handle:
+        assert handle["train/alt_images"].shape[1] == 2
+
+
+def test_cli_reports_bad_input_in_one_line(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["train", "--configfile", "missing.yaml", "--data", "x.h5", "--out", "y.pt"]) == 2
+    assert capsys.readouterr().err.endswith("bgbias train: config file missing.yaml does not exist\n")
+    assert main(["train", "--config", "train={epochs: 0}", "--data", "x.h5", "--out", "y.pt"]) == 2
+    assert "bgbias train: config key train.epochs: 0 is not allowed" in capsys.readouterr().err
+    assert main(["train", "--data", "nothing.h5", "--out", "y.pt"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("bgbias train: ") and "nothing.h5" in last

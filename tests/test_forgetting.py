@@ -10,21 +10,20 @@ import pytest
 import torch
 
 from conftest import run_snakemake
-from bgbias.attacks import Attack, CWSpec, attack_summary, make_adversarial_set
-from bgbias.datasets import MnistSpec
-from bgbias.evaluation import predict
-from bgbias.forgetting import (
+from bgbias.adversarial import Attack, CWSpec, attack_summary
+from bgbias.adversarial_tables import (
     attack_markdown,
     attack_table,
-    evaluate_on_sets,
-    fine_tune_on_set,
     forgetting_figure,
     forgetting_markdown,
     forgetting_table,
 )
-from bgbias.grey import make_grey_dataset
+from bgbias.attacks import make_adversarial_set
+from bgbias.datasets import MnistSpec
+from bgbias.evaluation import predict
+from bgbias.forgetting import evaluate_on_sets, fine_tune_on_set
+from bgbias.grey import make_grey_dataset, read_grey_split
 from bgbias.models import LeNet
-from bgbias.storage import read_split
 from bgbias.training import TrainSpec, train_classifier
 
 CPU = torch.device("cpu")
@@ -67,7 +66,7 @@ def experiment(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) 
     folder = tmp_path_factory.mktemp("forgetting")
     grey = folder / "grey.h5"
     make_grey_dataset(grey, mnist_spec, seed=0, config_slice={})
-    train, dev = read_split(grey, "train"), read_split(grey, "dev")
+    train, dev = read_grey_split(grey, "train"), read_grey_split(grey, "dev")
     spec = TrainSpec(epochs=6, patience=6, batch_size=32, lr=0.05, momentum=0.9, dropout=False)
     model, _ = train_classifier(train.images, train.labels, dev.images, dev.labels, spec, seed=0, device=CPU)
     sets = {}
@@ -102,7 +101,7 @@ def test_fine_tuning_on_a_set_learns_its_attack(experiment: dict) -> None:
 
 
 def test_grey_model_scores_match_the_test_split_and_the_attack_success(experiment: dict) -> None:
-    clean = read_split(experiment["grey"], "test")
+    clean = read_grey_split(experiment["grey"], "test")
     predictions = predict(experiment["model"], clean.images, CPU)
     scores = experiment["evaluations"][0]["accuracy"]
     assert scores["clean"] == pytest.approx((predictions == clean.labels).mean())
@@ -139,4 +138,4 @@ def test_workflow_lists_the_adversarial_rules_and_outputs(workflow_dir: Path) ->
     for rule in ("grey_dataset", "train_grey", "forgetting_table", "attack_table", "forgetting_figure"):
         assert counts[rule] == 1
     bad = run_snakemake(workflow_dir, "-n", "--config", "adversarial={cw_c: [0]}", check=False)
-    assert bad.returncode != 0 and "config key adversarial.cw_c.0: 0 is not allowed" in bad.stdout + bad.stderr
+    assert bad.returncode != 0 and "config key adversarial.cw_c[0]: 0 is not allowed" in bad.stdout + bad.stderr

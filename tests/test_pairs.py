@@ -7,6 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import run_snakemake
 
 from bgbias import stages
 from bgbias.backgrounds import DEFAULT_POOL
@@ -191,3 +192,16 @@ def test_sample_grid_of_a_paired_file(paired, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     caption = stages.describe_dataset(read_attributes(paired("mixture", 0.5))["config"])
     assert caption == "paired: 4 versions on mixture for 50% of the biased digits' images"
+
+
+@pytest.mark.workflow
+def test_workflow_plans_a_paired_dataset_per_mode_and_fraction_and_a_sample_grid_per_dataset(workflow_dir):
+    grid = "paired={augment_modes: [pool, noise, solid:1], augment_fractions: [1.0, 0.25]}"
+    process = run_snakemake(workflow_dir, "-n", "--forceall", "results/all", "--config", grid, "test_modes=[pool]")
+    planned = process.stdout
+    for augment in ("pool", "noise", "solid-1"):
+        for fraction in ("1", "0.25"):
+            assert f"results/s0/datasets/paired/{augment}-f{fraction}.h5" in planned
+            assert f"results/s0/figures/samples/paired/{augment}-f{fraction}.png" in planned
+    for dataset in ("biased", "test/pool"):
+        assert f"results/s0/figures/samples/{dataset}.png" in planned

@@ -11,15 +11,42 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import run_snakemake
+from conftest import copy_workflow, run_snakemake
 from bgbias.models import load_checkpoint
 
 pytestmark = pytest.mark.workflow
 
 
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule -> number of jobs of a dry-run (empty when nothing is to be done)."""
+    output = run_snakemake(workdir, "-n", *args).stdout
+    if "Job stats:" not in output:
+        return {}
+    table = output.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
+    return {rule: int(count) for rule, count in (line.split() for line in table) if rule != "total"}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny config run to completion once, shared by the tests below."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("finished") / "workflow")
+    run_snakemake(workdir, "results/all", "--cores", "2")
+    return workdir
+
+
+def test_one_figure_target_builds_only_what_it_needs(workflow_dir: Path) -> None:
+    jobs = planned_jobs(workflow_dir, "results/s0/figures/confusion/base/noise.png")
+    assert jobs == {
+        "mnist": 1, "biased_dataset": 1, "test_dataset": 1, "train_base": 1, "evaluate": 1, "confusion_figure": 1,
+    }
+
+
 def test_dry_run_lists_the_initial_setup(workflow_dir: Path) -> None:
     result = run_snakemake(workflow_dir, "results/all", "-n", "--quiet", "rules")
-    for rule in ("mnist", "biased_dataset", "test_dataset", "train_base", "evaluate", "confusion_figure", "all"):
+    for rule in (
+        "mnist", "biased_dataset", "test_dataset", "paired_dataset", "sample_grid", "train_base", "paired_train",
+        "evaluate", "confusion_figure", "accuracy_table", "per_colour_table", "fraction_table", "reproduction", "all",
+    ):
         assert rule in result.stdout
 
 
@@ -38,8 +65,8 @@ def test_nested_override_from_the_command_line(workflow_dir: Path) -> None:
     assert "config key train.epochs: 0 is not allowed; allowed: integer >= 1" in bad.stdout + bad.stderr
 
 
-def test_tiny_end_to_end_run(workflow_dir: Path) -> None:
-    run_snakemake(workflow_dir, "results/all", "--cores", "2")
+def test_tiny_end_to_end_run(finished_run: Path) -> None:
+    workflow_dir = finished_run
     results = workflow_dir / "results"
     listed = [line.split("\t")[1] for line in (results / "all").read_text().splitlines()]
     assert listed and all((workflow_dir / path).is_file() for path in listed)
@@ -69,3 +96,61 @@ def test_tiny_end_to_end_run(workflow_dir: Path) -> None:
         with Image.open(results / png) as image:
             assert image.format == "PNG" and image.width > 300
     assert (results / "logs/s0/models/base.log").read_text().count("epoch ") >= 1
+
+    models = ["base", "paired-pool-f1"]
+    paired_history = pd.read_csv(results / "s0/models/paired-pool-f1.csv")
+    assert 1 <= len(paired_history) <= 2
+    _, paired_meta = load_checkpoint(results / "s0/models/paired-pool-f1.pt", in_channels=3)
+    assert paired_meta["config"]["paired"]["method"] == "l2"
+
+    accuracy = pd.read_csv(results / "tables/accuracy.csv", index_col="model")
+    assert list(accuracy.index) == models and list(accuracy.columns) == ["pool", "noise", "solid-black"]
+    for model in models:
+        for test_set in accuracy.columns:
+            saved = json.loads((results / f"s0/eval/{model}/{test_set}.json").read_text())["accuracy"]
+            assert accuracy.loc[model, test_set] == pytest.approx(saved, abs=1e-4)
+    per_colour = pd.read_csv(results / "tables/per_colour.csv", index_col="model")
+    assert list(per_colour.index) == models and len(per_colour.columns) == 11
+    assert per_colour.columns[0] == "pool 0 (255,0,0)" and per_colour.columns[-1] == "solid-black"
+    fractions = pd.read_csv(results / "tables/fractions.csv")
+    assert fractions[["augment", "fraction"]].values.tolist() == [["pool", 1.0]]
+    assert (results / "tables/accuracy.md").read_text().count("\n") == 2 + len(models)
+    report = (workflow_dir / "docs/reproduction.md").read_text()
+    assert "### paired-pool-f1" in report and "## Accuracy: models x test sets" in report
+    for png in ("figures/accuracy.png", "figures/per_colour.png", "figures/fractions.png", "s0/figures/samples/biased.png"):
+        assert (results / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_nothing_reruns_after_a_finished_run(finished_run: Path) -> None:
+    assert planned_jobs(finished_run, "results/all") == {}
+
+
+def test_changing_the_paired_reg_reruns_exactly_its_dependents(finished_run: Path) -> None:
+    jobs = planned_jobs(finished_run, "results/all", "--config", "paired={reg: 0.001}")
+    assert jobs == {
+        "paired_train": 1, "evaluate": 3, "confusion_figure": 3, "training_curve": 1,
+        "accuracy_table": 1, "per_colour_table": 1, "fraction_table": 1, "reproduction": 1, "all": 1,
+    }
+
+
+def test_changing_the_bias_reruns_training_but_not_the_test_sets(finished_run: Path) -> None:
+    jobs = planned_jobs(finished_run, "results/all", "--config", "bias={correlation: 0.9}")
+    assert "train_base" in jobs and "test_dataset" not in jobs and "mnist" not in jobs
+
+
+def test_editing_library_code_reruns_the_rules_that_run_it(finished_run: Path) -> None:
+    module = finished_run / "bgbias" / "tables.py"
+    original = module.read_text()
+    try:
+        module.write_text(original + "\n")
+        jobs = planned_jobs(finished_run, "results/all")
+    finally:
+        module.write_text(original)
+    assert set(jobs) == {"accuracy_table", "per_colour_table", "fraction_table", "reproduction", "all"}
+
+
+def test_report_holds_every_category(finished_run: Path) -> None:
+    run_snakemake(finished_run, "--report", "results/report.html")
+    report = (finished_run / "results" / "report.html").read_text()
+    for category in ("Datasets", "Training curves", "Confusion matrices", "Accuracy tables", "Per-colour tables"):
+        assert category in report

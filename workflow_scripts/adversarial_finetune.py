@@ -1,7 +1,7 @@
 """Fine-tune the grey LeNet on one adversarial training set."""
 
 from bgbias.logs import log_to
-from bgbias.stages import fine_tune_adversarial
+from bgbias.model_stages import fine_tune_adversarial
 
 with log_to(snakemake.log[0]):
     fine_tune_adversarial(

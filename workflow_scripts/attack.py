@@ -1,7 +1,7 @@
 """One adversarial set (FGSM or CW-L2 at one strength) against the grey LeNet."""
 
 from bgbias.logs import log_to
-from bgbias.stages import attack
+from bgbias.model_stages import attack
 
 with log_to(snakemake.log[0]):
     attack(

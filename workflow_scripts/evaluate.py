@@ -1,7 +1,7 @@
 """Metrics of one model on one test set."""
 
 from bgbias.logs import log_to
-from bgbias.stages import evaluate
+from bgbias.model_stages import evaluate
 
 with log_to(snakemake.log[0]):
     evaluate(

@@ -1,7 +1,7 @@
 """Accuracy of one grey model on the clean test split and on every adversarial test set."""
 
 from bgbias.logs import log_to
-from bgbias.stages import evaluate_adversarial
+from bgbias.model_stages import evaluate_adversarial
 
 with log_to(snakemake.log[0]):
     evaluate_adversarial(

@@ -1,7 +1,7 @@
 """Paired fine-tuning of the base model on one paired dataset."""
 
 from bgbias.logs import log_to
-from bgbias.stages import paired_train
+from bgbias.model_stages import paired_train
 
 with log_to(snakemake.log[0]):
     paired_train(

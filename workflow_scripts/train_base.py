@@ -1,7 +1,7 @@
 """Train the base LeNet on the biased dataset."""
 
 from bgbias.logs import log_to
-from bgbias.stages import train_base
+from bgbias.model_stages import train_base
 
 with log_to(snakemake.log[0]):
     train_base(

@@ -1,0 +1,114 @@
+"""Training throughput of bgbias's loops against a plain in-memory PyTorch loop.
+
+Builds a biased dataset and a paired dataset (pool, K=10) from real MNIST into a temporary folder,
+then times, per repeat, one epoch of
+  - base training: `bgbias.training.fine_tune` versus a plain loop over a uint8 tensor in memory;
+  - paired training: `bgbias.paired_training.paired_fine_tune` versus a plain loop over in-memory
+    (x, x') tensors with the same loss,
+with the same LeNet, batch size and thread count. Prints images per second (median of --repeats)
+and the ratio bgbias / plain (goal >= 0.9).
+
+    python benchmarks/train.py --raw ../shared/data/mnist/raw --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset
+from bgbias.mnist import load_split
+from bgbias.models import LeNet
+from bgbias.paired_training import PairedSpec, paired_fine_tune, paired_loss
+from bgbias.pairs import PairSpec, make_paired_dataset, read_paired_split
+from bgbias.seeding import rng_for
+from bgbias.storage import read_split
+from bgbias.training import TrainSpec, fine_tune
+
+ONE_EPOCH = TrainSpec(epochs=1, patience=1)
+
+
+def plain_epoch(model: LeNet, images: torch.Tensor, labels: torch.Tensor, pairs: torch.Tensor | None, spec: PairedSpec) -> float:
+    """One epoch of the textbook loop; returns seconds."""
+    optimiser = torch.optim.SGD(model.parameters(), lr=ONE_EPOCH.lr, momentum=ONE_EPOCH.momentum)
+    model.train()
+    started = time.perf_counter()
+    for index in torch.randperm(len(labels)).split(ONE_EPOCH.batch_size):
+        x = images[index].float() / 255
+        if pairs is None:
+            loss = F.cross_entropy(model(x), labels[index])
+        else:
+            loss, _ = paired_loss(model, x, pairs[index].float() / 255, labels[index], spec)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return time.perf_counter() - started
+
+
+def bgbias_base_epoch(model: LeNet, train, dev) -> float:
+    """Seconds of the training part of one epoch of bgbias's base loop (its own clock, dev evaluation excluded)."""
+    history = fine_tune(model, train.images, train.labels, dev.images, dev.labels, ONE_EPOCH, 0, torch.device("cpu"))
+    return float(history["train_seconds"].iloc[0])
+
+
+def bgbias_paired_epoch(model: LeNet, train, dev, spec: PairedSpec) -> float:
+    """Seconds of the training part of one epoch of bgbias's paired loop."""
+    history = paired_fine_tune(model, train, dev, spec, 0, torch.device("cpu"))
+    return float(history["train_seconds"].iloc[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raw", type=Path, default=Path("../shared/data/mnist/raw"), help="folder with the MNIST .gz files")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--train-size", type=int, default=None, help="use only the first N training images")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    colors = ColorSpec()
+    with tempfile.TemporaryDirectory() as tmp:
+        biased, paired = Path(tmp) / "biased.h5", Path(tmp) / "paired.h5"
+        mnist = MnistSpec(args.raw, 10000 if args.train_size is None else args.train_size // 6, args.train_size)
+        bias = BiasSpec()
+        bias_slice = {"bias": {"mode": bias.mode, "biased_digits": list(bias.biased_digits),
+                               "unbiased_mode": bias.unbiased_mode, "correlation": bias.correlation}}
+        make_biased_dataset(biased, mnist, bias, colors, 0, bias_slice)
+        grey = load_split(args.raw, "train", args.train_size)
+        make_paired_dataset(paired, biased, grey, PairSpec("pool", 1.0, 10), colors, 0, {})
+        started = time.perf_counter()
+        train, dev = read_split(biased, "train"), read_split(biased, "dev")
+        pairs_train, pairs_dev = read_paired_split(paired, "train"), read_paired_split(paired, "dev")
+        load_seconds = time.perf_counter() - started
+    spec = PairedSpec(ONE_EPOCH, pick="random")
+    images = torch.from_numpy(train.images).permute(0, 3, 1, 2).contiguous()
+    labels = torch.as_tensor(train.labels)
+    picks = rng_for(0, "bench").integers(0, pairs_train.copies, size=len(pairs_train))
+    pair_images = torch.from_numpy(pairs_train.versions(picks)).permute(0, 3, 1, 2).contiguous()
+    seconds: dict[str, list[float]] = {k: [] for k in ("base bgbias", "base plain", "paired bgbias", "paired plain")}
+    for repeat in range(args.repeats):
+        torch.manual_seed(repeat)
+        seconds["base plain"].append(plain_epoch(LeNet(), images, labels, None, spec))
+        seconds["base bgbias"].append(bgbias_base_epoch(LeNet(), train, dev))
+        seconds["paired plain"].append(plain_epoch(LeNet(), images, labels, pair_images, spec))
+        seconds["paired bgbias"].append(bgbias_paired_epoch(LeNet(), pairs_train, pairs_dev, spec))
+    count = len(labels)
+    rate = {name: count / statistics.median(values) for name, values in seconds.items()}
+    print(f"{count} training images, {args.threads} thread(s), median of {args.repeats}; HDF5 load {load_seconds:.1f} s\n")
+    print("| loop | bgbias images/s | plain images/s | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for kind in ("base", "paired"):
+        ours, plain = rate[f"{kind} bgbias"], rate[f"{kind} plain"]
+        print(f"| {kind} | {ours:,.0f} | {plain:,.0f} | {ours / plain:.2f} |")
+    print("\nTimes cover the training batches of an epoch (bgbias's own `train_seconds`); the dev evaluation")
+    print("that bgbias runs after each epoch and the one-off HDF5 load are excluded from both sides.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""Corrupt inputs stop the job with a message naming the file and the problem."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset
+from bgbias.mnist import MnistError, load_split, read_idx, verify_raw
+from bgbias.models import CheckpointError, LeNet, load_checkpoint, save_checkpoint
+from bgbias.storage import SPLIT_FIELDS, DatasetFileError, create_file, read_attributes, read_split, write_split
+from conftest import copy_workflow, run_snakemake
+from workflow_helpers import prepare
+
+IMAGES = "train-images-idx3-ubyte.gz"
+
+
+@pytest.fixture
+def mirror(tmp_path: Path, mini_mnist: Path) -> Path:
+    """A writable copy of the mini MNIST files."""
+    return Path(shutil.copytree(mini_mnist, tmp_path / "mnist"))
+
+
+def truncate(path: Path, keep: float) -> None:
+    os.truncate(path, int(path.stat().st_size * keep))
+
+
+def flip(path: Path, position: int, count: int = 1) -> None:
+    """Invert `count` bytes of `path` at `position`."""
+    with open(path, "r+b") as handle:
+        handle.seek(position)
+        data = handle.read(count)
+        handle.seek(position)
+        handle.write(bytes(b ^ 0xFF for b in data))
+
+
+def test_truncated_mnist_file(mirror: Path, tiny_config: dict) -> None:
+    path = mirror / IMAGES
+    truncate(path, 0.5)
+    with pytest.raises(MnistError, match=rf"MNIST file corrupt: {path} has MD5 [0-9a-f]{{32}}, expected e6c4fae3"):
+        verify_raw(mirror, tiny_config["mnist"]["md5"])
+    with pytest.raises(MnistError, match=rf"MNIST file corrupt: {path} is not a complete gzip file"):
+        load_split(mirror, "train")
+
+
+def test_altered_mnist_file(mirror: Path, tiny_config: dict) -> None:
+    path = mirror / IMAGES
+    flip(path, path.stat().st_size // 2)
+    with pytest.raises(MnistError, match=rf"MNIST file corrupt: {path} has MD5 .*, expected e6c4fae3"):
+        verify_raw(mirror, tiny_config["mnist"]["md5"])
+    with pytest.raises(MnistError, match=rf"MNIST file corrupt: {path} is not a complete gzip file"):
+        read_idx(path)
+
+
+def test_mnist_file_shorter_than_its_header(mirror: Path) -> None:
+    """A valid gzip whose IDX payload misses images (checksum-free mirrors can hold such files)."""
+    path = mirror / IMAGES
+    data = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(data[:-784]))
+    announced = r"its header announces shape \(600, 28, 28\)"
+    with pytest.raises(MnistError, match=rf"{path} holds 469616 bytes of data, {announced}"):
+        read_idx(path)
+
+
+def test_missing_mnist_file(mirror: Path, tiny_config: dict) -> None:
+    (mirror / IMAGES).unlink()
+    with pytest.raises(MnistError, match=rf"MNIST file missing: {mirror / IMAGES}"):
+        verify_raw(mirror, tiny_config["mnist"]["md5"])
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory, mini_mnist: Path) -> Path:
+    path = tmp_path_factory.mktemp("corrupt") / "biased.h5"
+    make_biased_dataset(path, MnistSpec(mini_mnist, dev_size=50, train_size=300), BiasSpec(), ColorSpec(), 0, {"a": 1})
+    return path
+
+
+@pytest.mark.parametrize("keep", [0.0, 0.02, 0.5, 0.9, 0.999])
+def test_truncated_dataset(tmp_path: Path, dataset: Path, keep: float) -> None:
+    path = tmp_path / "biased.h5"
+    shutil.copy(dataset, path)
+    truncate(path, keep)
+    with pytest.raises(DatasetFileError, match=rf"cannot read dataset file {path}: .*(truncated|signature).*delete it"):
+        read_split(path, "train")
+
+
+def data_ranges(path: Path) -> list[tuple[int, int]]:
+    """(start, end) byte ranges of every data chunk of the file."""
+    ranges: list[tuple[int, int]] = []
+    with h5py.File(path, "r") as handle:
+        for group in handle.values():
+            for field in SPLIT_FIELDS:
+                group[field].id.chunk_iter(lambda info: ranges.append((info.byte_offset, info.byte_offset + info.size)))
+    return ranges
+
+
+def test_damage_anywhere_is_an_error_or_harmless(tmp_path: Path, dataset: Path) -> None:
+    """Flip bytes all over the file: every read gives the original arrays or a DatasetFileError naming the file.
+
+    Every 16th byte of the metadata and the middle of each data chunk (chunk payloads carry zlib checksums).
+    """
+    original = {name: read_split(dataset, name) for name in ("train", "dev")}
+    ranges = data_ranges(dataset)
+    metadata = [p for p in range(0, dataset.stat().st_size, 16) if not any(a <= p < b for a, b in ranges)]
+    positions = metadata + [(a + b) // 2 for a, b in ranges]
+    path = tmp_path / "damaged.h5"
+    errors = 0
+    for position in positions:
+        shutil.copy(dataset, path)
+        flip(path, position)
+        for name, split in original.items():
+            try:
+                read = read_split(path, name)
+            except DatasetFileError as error:
+                assert str(path) in str(error)
+                errors += 1
+                continue
+            for field in SPLIT_FIELDS:
+                assert np.array_equal(getattr(read, field), getattr(split, field)), (position, name, field)
+    assert errors > len(positions) // 4
+
+
+def test_damaged_chunk_index_of_an_older_format_file(tmp_path: Path, dataset: Path) -> None:
+    """HDF5 reads a chunk its index has lost as zeros, silently; files written by other tools in the
+    pre-1.10 format (no metadata checksums) can have that damage, and reading must refuse them."""
+    path = tmp_path / "v0.h5"
+    with h5py.File(path, "w") as handle:
+        write_split(handle, "train", read_split(dataset, "train"))
+    with h5py.File(path, "r") as handle:
+        images = handle["train/images"]
+        chunk = images.id.get_chunk_info(0)
+        # the chunk's B-tree key (size, filter mask, offset per dimension + 1) followed by its address
+        key = chunk.size.to_bytes(4, "little") + bytes(4) + bytes(8 * (images.ndim + 1))
+    position = path.read_bytes().index(key + chunk.byte_offset.to_bytes(8, "little"))
+    flip(path, position + 8 + 3 * 8 + 1, 7)  # the chunk now claims an impossible offset in the colour axis
+    with h5py.File(path, "r") as handle:
+        assert not handle["train/images"][()].any(), "HDF5 itself reads the lost chunk as zeros"
+    damaged = "/train/images has 1 of 1 data chunks, some at impossible positions"
+    with pytest.raises(DatasetFileError, match=rf"{path} is damaged: {damaged}"):
+        read_split(path, "train")
+
+
+def test_missing_field_and_wrong_shape(tmp_path: Path, dataset: Path) -> None:
+    path = tmp_path / "broken.h5"
+    shutil.copy(dataset, path)
+    with h5py.File(path, "a") as handle:
+        del handle["train/bg_mode"]
+        images = handle["dev/images"][()]
+        del handle["dev/images"]
+        handle["dev/images"] = images[..., 0]
+    with pytest.raises(DatasetFileError, match=rf"cannot read split 'train' of {path}: .*bg_mode"):
+        read_split(path, "train")
+    with pytest.raises(DatasetFileError, match=rf"{path} split 'dev' field 'images' has shape \(50, 28, 28\)"):
+        read_split(path, "dev")
+    with pytest.raises(DatasetFileError, match=rf"{path} has no split 'test'; it holds \['dev', 'train'\]"):
+        read_split(path, "test")
+
+
+def test_dataset_without_attributes(tmp_path: Path) -> None:
+    path = tmp_path / "bare.h5"
+    with create_file(path):
+        pass
+    with pytest.raises(DatasetFileError, match=rf"{path} lacks valid config/seed/bgbias_version attributes"):
+        read_attributes(path)
+
+
+@pytest.fixture
+def grey_checkpoint(tmp_path: Path) -> Path:
+    path = tmp_path / "grey.pt"
+    save_checkpoint(path, LeNet(in_channels=1), {"seed": 0})
+    return path
+
+
+def test_checkpoint_of_grey_model_where_colour_expected(grey_checkpoint: Path) -> None:
+    expected = r"is a LeNet with 1 input channel\(s\), expected 3"
+    with pytest.raises(CheckpointError, match=rf"checkpoint {grey_checkpoint} {expected}"):
+        load_checkpoint(grey_checkpoint, in_channels=3)
+
+
+def test_checkpoint_weights_of_another_architecture(tmp_path: Path, grey_checkpoint: Path) -> None:
+    payload = torch.load(grey_checkpoint, weights_only=False)
+    payload["state_dict"]["hidden.1.weight"] = torch.zeros(100, 400)
+    path = tmp_path / "wider.pt"
+    torch.save(payload, path)
+    mismatch = "does not match the LeNet architecture"
+    with pytest.raises(CheckpointError, match=rf"checkpoint {path} {mismatch} .*size mismatch for hidden.1.weight"):
+        load_checkpoint(path)
+    payload["arch"]["layers"] = 7
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match=rf"checkpoint {path} {mismatch} .*layers"):
+        load_checkpoint(path)
+
+
+def test_truncated_and_foreign_checkpoints(tmp_path: Path, grey_checkpoint: Path) -> None:
+    truncate(grey_checkpoint, 0.5)
+    with pytest.raises(CheckpointError, match=rf"cannot read checkpoint {grey_checkpoint}"):
+        load_checkpoint(grey_checkpoint)
+    foreign = tmp_path / "foreign.pt"
+    torch.save(LeNet().state_dict(), foreign)
+    with pytest.raises(CheckpointError, match=rf"{foreign} is not a bgbias checkpoint"):
+        load_checkpoint(foreign)
+
+
+@pytest.mark.workflow
+def test_workflow_stops_on_corrupt_mnist_mirror(workflow_dir: Path) -> None:
+    workdir = prepare(workflow_dir)
+    truncate(workdir / "tests/data/mnist-mini" / IMAGES, 0.5)
+    process = run_snakemake(workdir, "--cores", "1", "results/s0/datasets/test/pool.h5", check=False)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert f"MNIST file corrupt: tests/data/mnist-mini/{IMAGES} has MD5" in output
+    assert not (workdir / "results/s0/datasets/test/pool.h5").exists()
+
+
+@pytest.mark.workflow
+def test_workflow_stops_on_truncated_dataset(tmp_path: Path) -> None:
+    workdir = prepare(copy_workflow(tmp_path / "workflow"))
+    biased = workdir / "results/s0/datasets/biased.h5"
+    run_snakemake(workdir, "--cores", "2", str(biased.relative_to(workdir)))
+    truncate(biased, 0.5)
+    process = run_snakemake(workdir, "--cores", "1", "results/s0/models/base.pt", check=False)
+    output = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert "Error in rule train_base" in output
+    assert "cannot read dataset file results/s0/datasets/biased.h5: " in output
+    assert "Unable to synchronously open file (truncated file: eof = " in output

@@ -1,0 +1,67 @@
+"""Result tables from metrics JSONs: one row per model, mean ± std over seeds, per-colour and fraction tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bgbias.backgrounds import DEFAULT_POOL
+from bgbias.stages import accuracy_tables, fraction_tables, per_colour_tables
+
+MODELS = ["base", "paired-pool-f0.1", "paired-pool-f1", "paired-noise-f1"]
+
+
+def write_metrics(folder: Path) -> list[str]:
+    """Metrics of 4 models x 2 test sets x 2 seeds; accuracy = 0.5 + 0.1 * model index + 0.02 * seed."""
+    paths = []
+    for seed in (0, 1):
+        for index, model in enumerate(MODELS):
+            for test_set in ("pool", "solid-black"):
+                accuracy = 0.5 + 0.1 * index + 0.02 * seed
+                per_colour = [accuracy - 0.01 * colour for colour in range(10)]
+                path = folder / f"s{seed}" / model / f"{test_set}.json"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps({
+                    "seed": seed, "model_name": model, "test_set_name": test_set, "accuracy": accuracy,
+                    "unbiased_accuracy": accuracy, "per_colour": per_colour,
+                }))
+                paths.append(str(path))
+    return paths
+
+
+def test_accuracy_table_has_one_row_per_model_with_mean_and_std(tmp_path: Path) -> None:
+    paths = write_metrics(tmp_path)
+    csv, md, png = tmp_path / "a.csv", tmp_path / "a.md", tmp_path / "a.png"
+    accuracy_tables(paths, ["pool", "solid-black"], csv, md, png)
+    table = pd.read_csv(csv, index_col="model")
+    assert list(table.index) == MODELS
+    assert list(table.columns) == ["pool", "solid-black", "pool_std", "solid-black_std"]
+    assert table.loc["paired-pool-f1", "pool"] == pytest.approx(0.71)
+    assert table.loc["base", "pool_std"] == pytest.approx(0.01414, abs=1e-4)
+    lines = md.read_text().splitlines()
+    assert len(lines) == 2 + len(MODELS) and "0.710 ± 0.014" in lines[4]
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_per_colour_table_has_pool_colours_then_solid_sets(tmp_path: Path) -> None:
+    paths = write_metrics(tmp_path)
+    csv, md, png = tmp_path / "c.csv", tmp_path / "c.md", tmp_path / "c.png"
+    per_colour_tables(paths, DEFAULT_POOL.tolist(), "pool", ["solid-black"], csv, md, png)
+    table = pd.read_csv(csv, index_col="model")
+    assert list(table.index) == MODELS
+    assert list(table.columns[:11]) == [
+        *(f"pool {i} ({','.join(map(str, rgb))})" for i, rgb in enumerate(DEFAULT_POOL.tolist())), "solid-black"
+    ]
+    assert table.loc["base", "pool 3 (225,225,0)"] == pytest.approx(0.51 - 0.03)
+
+
+def test_fraction_table_lists_paired_models_by_mode_and_fraction(tmp_path: Path) -> None:
+    paths = write_metrics(tmp_path)
+    csv, md, png = tmp_path / "f.csv", tmp_path / "f.md", tmp_path / "f.png"
+    fraction_tables(paths, ["pool", "solid-black"], csv, md, png)
+    table = pd.read_csv(csv)
+    assert table[["augment", "fraction"]].values.tolist() == [["noise", 1.0], ["pool", 0.1], ["pool", 1.0]]
+    assert table.loc[1, "pool"] == pytest.approx(0.61)
