@@ -13,6 +13,7 @@ from bgbias.adversarial import Attack, CWSpec, set_attack
 from bgbias.attacks import make_adversarial_set
 from bgbias.evaluation import evaluate_model
 from bgbias.forgetting import evaluate_on_sets, fine_tune_on_set
+from bgbias.grey import read_grey_split
 from bgbias.models import load_checkpoint, save_checkpoint
 from bgbias.paired_training import PairedSpec, paired_fine_tune
 from bgbias.pairs import read_paired_split
@@ -84,6 +85,20 @@ def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: st
             "bgbias_version": __version__,
         },
     )
+
+
+def train_grey(data: Path, model: Path, history: Path, train: dict, device: str, seed: int, threads: int = 1) -> None:
+    """Train the grey LeNet (1 channel) on the train split of the grey dataset `data`, early stopping on its dev split."""
+    torch.set_num_threads(threads)
+    train_split, dev_split = read_grey_split(data, "train"), read_grey_split(data, "dev")
+    where = resolve_device(device)
+    log.info("training the grey LeNet on %d images (%d dev) on %s", len(train_split), len(dev_split), where)
+    net, epochs = train_classifier(
+        train_split.images, train_split.labels, dev_split.images, dev_split.labels, TrainSpec(**train), seed, where
+    )
+    write_history(Path(history), epochs)
+    config = {"train": train, "data": read_attributes(data)["config"]}
+    save_checkpoint(Path(model), net.cpu(), {"config": config, "seed": seed, "data": str(data), "device": str(where)})
 
 
 def attack(

@@ -228,7 +228,7 @@ def build_grey(output: Path, raw_dir: Path, data: dict, seed: int) -> None:
 def write_csv_markdown(table: pd.DataFrame, markdown: str, csv: Path, md: Path) -> None:
     """A table as CSV and its Markdown form, atomically."""
     with atomic_path(Path(csv)) as partial:
-        table.to_csv(partial, index=False)
+        table.to_csv(partial, index=False, float_format="%.4f")
     with atomic_path(Path(md)) as partial:
         partial.write_text(markdown)
 

@@ -21,7 +21,7 @@ rule grey_dataset:
 rule train_grey:
     input:
         data="results/s{seed}/adversarial/datasets/grey.h5",
-        code=library("training", "models", "storage"),
+        code=library("training", "grey", "models", "storage"),
     output:
         model="results/s{seed}/adversarial/models/grey.pt",
         history="results/s{seed}/adversarial/models/grey.csv",
@@ -40,7 +40,7 @@ rule train_grey:
     conda:
         "../environment.yml"
     script:
-        "../workflow_scripts/train_base.py"
+        "../workflow_scripts/train_grey.py"
 
 
 rule attack:
@@ -128,7 +128,12 @@ rule forgetting_table:
         evaluations=expand("results/s{seed}/adversarial/eval/{model}.json", seed=SEEDS, model=ADVERSARIAL_MODELS),
         code=library("adversarial_tables", "adversarial"),
     output:
-        csv="results/tables/forgetting.csv",
+        csv=report(
+            "results/tables/forgetting.csv",
+            caption="../report/forgetting.rst",
+            category="Adversarial forgetting",
+            labels={"table": "forgetting", "kind": "table"},
+        ),
         md="results/tables/forgetting.md",
     log:
         "results/logs/tables/forgetting.log",
@@ -145,7 +150,12 @@ rule attack_table:
         sets=expand("results/s{seed}/adversarial/sets/{attack}.h5", seed=SEEDS, attack=ATTACKS),
         code=library("adversarial_tables", "adversarial"),
     output:
-        csv="results/tables/attacks.csv",
+        csv=report(
+            "results/tables/attacks.csv",
+            caption="../report/attacks.rst",
+            category="Adversarial forgetting",
+            labels={"table": "attacks", "kind": "table"},
+        ),
         md="results/tables/attacks.md",
     log:
         "results/logs/tables/attacks.log",
@@ -162,7 +172,12 @@ rule forgetting_figure:
         table="results/tables/forgetting.csv",
         code=library("adversarial_tables", "plots"),
     output:
-        "results/figures/forgetting.png",
+        report(
+            "results/figures/forgetting.png",
+            caption="../report/forgetting.rst",
+            category="Adversarial forgetting",
+            labels={"table": "forgetting", "kind": "figure"},
+        ),
     log:
         "results/logs/figures/forgetting.log",
     benchmark:
