@@ -111,17 +111,17 @@ def attack(
     """
     torch.set_num_threads(threads)
     net, _ = load_checkpoint(Path(model), in_channels=1)
-    kind = Attack.parse(name)
+    chosen = Attack.parse(name)
     cw = (
         CWSpec(adversarial["cw_steps"], adversarial["cw_lr"], adversarial["cw_kappa"], adversarial["cw_abort_early"])
-        if kind.kind == "cw"
+        if chosen.kind == "cw"
         else CWSpec()
     )
     sizes = {split: adversarial[f"{split}_size"] for split in SPLITS}
     where = resolve_device(device)
     log.info("attack %s on %s, attacked images per split %s, on %s", name, grey, sizes, where)
     make_adversarial_set(
-        Path(output), net, Path(grey), kind, cw, sizes, adversarial["batch_size"], seed, where,
+        Path(output), net, Path(grey), chosen, cw, sizes, adversarial["batch_size"], seed, where,
         {"adversarial": adversarial, "attack": name},
     )
 
