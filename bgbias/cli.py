@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bgbias import __version__, model_stages, stages
-from bgbias.config import ConfigError, data_slice, load_config, paired_train_slice
+from bgbias.config import ConfigError, attack_slice, data_slice, load_config, paired_train_slice
 from bgbias.logs import log_to
 from bgbias.mnist import MnistError
 from bgbias.models import CheckpointError
@@ -57,6 +57,8 @@ def run_generate(args: argparse.Namespace) -> None:
     data, seed = data_slice(config), config["seed"]
     if args.kind == "biased":
         stages.build_biased(args.out, args.raw, data, config["bias"], seed)
+    elif args.kind == "grey":
+        stages.build_grey(args.out, args.raw, data, seed)
     elif args.kind == "test":
         stages.build_test(args.out, args.raw, data, args.mode, seed)
     else:
@@ -68,7 +70,19 @@ def run_generate(args: argparse.Namespace) -> None:
 def run_train(args: argparse.Namespace) -> None:
     config = config_from(args)
     history = args.history or Path(args.out).with_suffix(".csv")
-    model_stages.train_base(args.data, args.out, history, config["train"], config["device"], config["seed"], args.threads)
+    if args.grey:
+        train, stage = config["adversarial"]["train"], model_stages.train_grey
+    else:
+        train, stage = config["train"], model_stages.train_base
+    stage(args.data, args.out, history, train, config["device"], config["seed"], args.threads)
+
+
+def run_attack(args: argparse.Namespace) -> None:
+    config = config_from(args)
+    model_stages.attack(
+        args.model, args.grey, args.out, args.attack, attack_slice(config, args.attack), config["device"],
+        config["seed"], args.threads,
+    )
 
 
 def run_paired_train(args: argparse.Namespace) -> None:
@@ -133,8 +147,9 @@ def parser() -> argparse.ArgumentParser:
 
     generate = command("generate", "Generate a coloured dataset as HDF5.", run_generate)
     generate.add_argument(
-        "kind", choices=["biased", "test", "paired"],
-        help="biased: train/dev of the bias config; test: one test set; paired: the K versions of a biased set",
+        "kind", choices=["biased", "test", "paired", "grey"],
+        help="biased: train/dev of the bias config; test: one test set; paired: the K versions of a biased set; "
+        "grey: plain grey MNIST (train/dev/test) for the adversarial experiment",
     )
     generate.add_argument("--raw", type=Path, required=True, help="folder with the four MNIST .gz files")
     generate.add_argument("--out", type=Path, required=True, help="HDF5 file to write")
@@ -153,7 +168,16 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--data", type=Path, required=True, help="HDF5 dataset with train and dev splits")
         sub.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
         sub.add_argument("--history", type=Path, help="per-epoch CSV log (default: next to --out)")
+        if name == "train":
+            sub.add_argument("--grey", action="store_true", help="train the 1-channel LeNet on a grey dataset (adversarial.train settings)")
         add_threads(sub)
+
+    attack = command("attack", "Write an adversarial set (FGSM or CW-L2) of the grey model on a grey dataset.", run_attack)
+    attack.add_argument("--model", type=Path, required=True, help="grey LeNet checkpoint (bgbias train --grey)")
+    attack.add_argument("--grey", type=Path, required=True, help="grey dataset (bgbias generate grey)")
+    attack.add_argument("--attack", required=True, help="fgsm-<epsilon> or cw-<c>, e.g. fgsm-0.1, cw-5")
+    attack.add_argument("--out", type=Path, required=True, help="HDF5 file to write")
+    add_threads(attack)
 
     evaluate = command("evaluate", "Accuracy, per-digit, per-colour accuracy and confusion matrix as JSON.", run_evaluate)
     evaluate.add_argument("--model", type=Path, required=True, help="checkpoint (.pt)")

@@ -288,3 +288,11 @@ def paired_train_slice(config: dict) -> dict:
     """The paired config slice that paired training depends on (not the grid lists or K)."""
     grid = ("augment_modes", "augment_fractions", "copies")
     return {key: value for key, value in config["paired"].items() if key not in grid}
+
+
+def attack_slice(config: dict, attack: str) -> dict:
+    """The config slice an adversarial set depends on: the attacked subset sizes, and CW's settings for CW."""
+    keys = ["train_size", "dev_size", "test_size", "batch_size"]
+    if attack.startswith("cw-"):
+        keys += ["cw_steps", "cw_lr", "cw_kappa", "cw_abort_early"]
+    return {key: config["adversarial"][key] for key in keys}

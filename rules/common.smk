@@ -5,7 +5,7 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)
 
 from bgbias.adversarial import attack_names
-from bgbias.config import ConfigError, data_slice, paired_train_slice, validate_config
+from bgbias.config import ConfigError, attack_slice, data_slice, paired_train_slice, validate_config
 from bgbias.mnist import MNIST_MD5
 
 try:
@@ -118,10 +118,7 @@ def grey_params():
 
 def attack_params(wildcards):
     """The config slice an adversarial set depends on: the attacked subset sizes, and CW's settings for CW."""
-    keys = ["train_size", "dev_size", "test_size", "batch_size"]
-    if wildcards.attack.startswith("cw-"):
-        keys += ["cw_steps", "cw_lr", "cw_kappa", "cw_abort_early"]
-    return {key: config["adversarial"][key] for key in keys}
+    return attack_slice(config, wildcards.attack)
 
 
 def all_targets():

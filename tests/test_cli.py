@@ -39,6 +39,17 @@ def test_cli_runs_every_stage(mini_mnist: Path, in_tmp: Path) -> None:
         assert handle["train/alt_images"].shape[1] == 2
 
 
+def test_cli_runs_the_adversarial_stages(mini_mnist: Path, in_tmp: Path) -> None:
+    common = ["--configfile", str(TINY_CONFIG), "--config", "adversarial={train: {epochs: 1}}"]
+    assert main(["fetch-mnist", "--raw", "raw", "--mirror", str(mini_mnist), *common]) == 0
+    assert main(["generate", "grey", "--raw", "raw", "--out", "grey.h5", *common]) == 0
+    assert main(["train", "--grey", "--data", "grey.h5", "--out", "grey.pt", *common]) == 0
+    assert main(["attack", "--model", "grey.pt", "--grey", "grey.h5", "--attack", "fgsm-0.2", "--out", "fgsm.h5", *common]) == 0
+    with h5py.File(in_tmp / "fgsm.h5", "r") as handle:
+        test = handle["test"]
+        assert test["images"].ndim == 3 and len(test["images"]) == len(test["labels"]) > 0
+
+
 def test_cli_reports_bad_input_in_one_line(in_tmp: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["train", "--configfile", "missing.yaml", "--data", "x.h5", "--out", "y.pt"]) == 2
     assert capsys.readouterr().err.endswith("bgbias train: config file missing.yaml does not exist\n")

@@ -62,7 +62,7 @@ def test_nested_override_from_the_command_line(workflow_dir: Path) -> None:
     assert "train_base" in result.stdout
     bad = run_snakemake(workflow_dir, "-n", "--config", "train={epochs: 0}", check=False)
     assert bad.returncode != 0
-    assert "config key train.epochs: 0 is not allowed; allowed: integer >= 1" in bad.stdout + bad.stderr
+    assert "config key train.epochs: 0 is not allowed; allowed: an integer >= 1" in bad.stdout + bad.stderr
 
 
 def test_tiny_end_to_end_run(finished_run: Path) -> None:
@@ -152,5 +152,8 @@ def test_editing_library_code_reruns_the_rules_that_run_it(finished_run: Path) -
 def test_report_holds_every_category(finished_run: Path) -> None:
     run_snakemake(finished_run, "--report", "results/report.html")
     report = (finished_run / "results" / "report.html").read_text()
-    for category in ("Datasets", "Training curves", "Confusion matrices", "Accuracy tables", "Per-colour tables"):
+    for category in (
+        "Datasets", "Training curves", "Confusion matrices", "Accuracy tables", "Per-colour tables",
+        "Augmentation fraction", "Adversarial forgetting",
+    ):
         assert category in report
