@@ -9,8 +9,7 @@ the medians over --repeats runs; the CPU seconds of the generation (all its thre
 reported too, a number that a loaded machine inflates less than the wall time. Prints a
 Markdown table, the goals met or missed, and the disk size of the default config's catalogue
 of datasets estimated from the measured files. The generation goes through the library, as
-the data stages do; `bgbias.stages` itself also imports torch (for the training stages),
-which costs a workflow job about 0.5 GB and several seconds more.
+the data stages do (they import no torch).
 
     PYTHONPATH=. python benchmarks/generate.py --raw ../shared/data/mnist/raw --repeats 3
 """
