@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from bgbias.config import deep_merge, validate_config
+from bgbias.config import data_slice, deep_merge, validate_config
 from bgbias.datasets import ColorSpec, make_test_dataset
 from bgbias.storage import read_attributes, read_split
 from conftest import TINY_CONFIG, copy_workflow, run_snakemake
@@ -36,12 +36,7 @@ def test_two_runs_give_identical_outputs(tmp_path: Path, tmp_path_factory: pytes
 def test_every_output_records_seed_and_config_slice(tmp_path_factory: pytest.TempPathFactory) -> None:
     run = reference_run(tmp_path_factory)
     config = validate_config(deep_merge(yaml.safe_load(TINY_CONFIG.read_text()), TRAINING))
-    data = {
-        "mnist": {k: v for k, v in config["mnist"].items() if k != "mirror"},
-        "color_pool": config["color_pool"],
-        "foreground": config["foreground"],
-        "modes": config["modes"],
-    }
+    data = data_slice(config)
     biased = read_attributes(run / "results/s0/datasets/biased.h5")
     assert biased["config"] == {**data, "bias": config["bias"]} and biased["seed"] == 0
     test = read_attributes(run / "results/s0/datasets/test/pool.h5")
