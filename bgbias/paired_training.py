@@ -146,7 +146,7 @@ def paired_fine_tune(
     def step(index: torch.Tensor) -> tuple[torch.Tensor, int]:
         x, x_pair, y = train_pairs.batch(index)
         loss, logits = paired_loss(model, x, x_pair, y, spec)
-        return loss, int((logits.argmax(1) == y).sum())
+        return loss, (logits.argmax(1) == y).sum()
 
     return fit(
         model, step, len(train), lambda: paired_dev_loss(model, dev_pairs, spec), spec.train, seed, device, start_epoch

@@ -76,7 +76,7 @@ def evaluate_loss(model: LeNet, images: torch.Tensor, labels: torch.Tensor) -> E
     return EpochResult(total_loss / len(labels), correct / len(labels))
 
 
-BatchStep = Callable[[torch.Tensor], tuple[torch.Tensor, int]]
+BatchStep = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # batch indices -> (loss, number correct)
 
 
 @contextmanager
@@ -148,16 +148,16 @@ def train_epoch(
 ) -> tuple[float, int]:
     """One pass over `batches` of indices; returns the summed loss and the number of correct predictions."""
     model.train()
-    total_loss, correct = 0.0, 0
+    total_loss, correct = 0, 0  # become tensors on the model's device: no synchronisation per batch
     for number, index in enumerate(batches, 1):
         loss, batch_correct = train_step(index)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-        total_loss += loss.item() * len(index)
-        correct += batch_correct
+        total_loss = total_loss + loss.detach() * len(index)
+        correct = correct + batch_correct
         show_progress(epoch, number, len(batches))
-    return total_loss, correct
+    return float(total_loss), int(correct)
 
 
 def show_progress(epoch: int, number: int, total: int) -> None:
@@ -203,7 +203,7 @@ def fine_tune(
     def step(index: torch.Tensor) -> tuple[torch.Tensor, int]:
         logits = model(to_unit(x_train[index]))
         target = y_train[index]
-        return F.cross_entropy(logits, target), int((logits.argmax(1) == target).sum())
+        return F.cross_entropy(logits, target), (logits.argmax(1) == target).sum()
 
     return fit(model, step, len(y_train), lambda: evaluate_loss(model, x_dev, y_dev), spec, seed, device)
 
