@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -18,16 +19,24 @@ from bgbias.models import load_checkpoint, save_checkpoint
 from bgbias.paired_training import PairedSpec, paired_fine_tune
 from bgbias.pairs import read_paired_split
 from bgbias.stages import write_json
-from bgbias.storage import SPLITS, read_attributes, read_split
+from bgbias.storage import SPLITS, ColoredSplit, read_attributes, read_split
 from bgbias.training import TrainSpec, resolve_device, train_classifier, write_history
 
 log = logging.getLogger("bgbias")
 
 
 def train_base(data: Path, model: Path, history: Path, train: dict, device: str, seed: int, threads: int = 1) -> None:
-    """Train a LeNet on the train split of `data`, early stopping on its dev split."""
+    """Train a LeNet on the train split of the colour dataset `data`, early stopping on its dev split."""
+    train_and_save(read_split, data, model, history, train, device, seed, threads)
+
+
+def train_and_save(
+    read: Callable[[Path, str], ColoredSplit],
+    data: Path, model: Path, history: Path, train: dict, device: str, seed: int, threads: int,
+) -> None:
+    """Train a LeNet on the splits `read` gets from `data`; write the history and the checkpoint with its metadata."""
     torch.set_num_threads(threads)
-    train_split, dev_split = read_split(data, "train"), read_split(data, "dev")
+    train_split, dev_split = read(data, "train"), read(data, "dev")
     where = resolve_device(device)
     log.info("training on %d images (%d dev) on %s", len(train_split), len(dev_split), where)
     net, epochs = train_classifier(
@@ -89,16 +98,7 @@ def evaluate(model: Path, data: Path, output: Path, color_pool: list, device: st
 
 def train_grey(data: Path, model: Path, history: Path, train: dict, device: str, seed: int, threads: int = 1) -> None:
     """Train the grey LeNet (1 channel) on the train split of the grey dataset `data`, early stopping on its dev split."""
-    torch.set_num_threads(threads)
-    train_split, dev_split = read_grey_split(data, "train"), read_grey_split(data, "dev")
-    where = resolve_device(device)
-    log.info("training the grey LeNet on %d images (%d dev) on %s", len(train_split), len(dev_split), where)
-    net, epochs = train_classifier(
-        train_split.images, train_split.labels, dev_split.images, dev_split.labels, TrainSpec(**train), seed, where
-    )
-    write_history(Path(history), epochs)
-    config = {"train": train, "data": read_attributes(data)["config"]}
-    save_checkpoint(Path(model), net.cpu(), {"config": config, "seed": seed, "data": str(data), "device": str(where)})
+    train_and_save(read_grey_split, data, model, history, train, device, seed, threads)
 
 
 def attack(
