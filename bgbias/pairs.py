@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,9 @@ from bgbias.storage import (
     write_attributes,
 )
 
+log = logging.getLogger("bgbias")
 PAIRED_SPLITS = ("train", "dev")
+PROGRESS_EVERY = 20 * 256  # augmented images between two progress lines (a multiple of BATCH)
 ALT_CHUNK = 16  # augmented images (with all their K versions) per HDF5 chunk of alt_images
 BATCH = 256  # augmented images whose K versions are generated at a time
 
@@ -160,6 +163,12 @@ def keep_foreground(versions: np.ndarray, images: np.ndarray, foreground: np.nda
     return versions
 
 
+def report_progress(split: str, done: int, total: int) -> None:
+    """Log the versions written so far every PROGRESS_EVERY images and at the end."""
+    if done == total or done % PROGRESS_EVERY == 0:
+        log.info("%s: versions of %d/%d augmented images written", split, done, total)
+
+
 def write_versions(
     group: h5py.Group,
     base: ColoredSplit,
@@ -187,6 +196,7 @@ def write_versions(
             alt_colors[start : start + len(batch)] = background.colors.reshape(len(batch), copies, 3)
             modes = spec.augment_mode.encode() if background.modes is None else background.modes.reshape(shape[:2])
             alt_modes[start : start + len(batch)] = modes
+            report_progress(group.name, start + len(batch), len(rows))
     group.create_dataset("alt_bg_color", data=alt_colors, **COMPRESSION)
     group.create_dataset("alt_bg_mode", data=alt_modes, **COMPRESSION)
 
