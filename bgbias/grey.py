@@ -22,14 +22,11 @@ from bgbias.mnist import Split
 from bgbias.storage import (
     COMPRESSION,
     IMAGE_CHUNK,
-    READ_ERRORS,
-    SPLIT_FIELDS,
     ColoredSplit,
     DatasetFileError,
     atomic_path,
-    check_chunks,
     create_file,
-    open_dataset,
+    read_fields,
     write_attributes,
 )
 
@@ -81,16 +78,7 @@ def read_grey_split(path: Path, name: str) -> ColoredSplit:
     """Split `name` of a grey dataset or an adversarial set: the five layout fields, with `images`
     (N, 28, 28) uint8 (grey) or float32 in [0, 1] (adversarial) checked."""
     path = Path(path)
-    with open_dataset(path) as handle:
-        try:
-            if name not in handle:
-                raise DatasetFileError(f"{path} has no split {name!r}; it holds {sorted(handle)}")
-            group = handle[name]
-            for field in SPLIT_FIELDS:
-                check_chunks(path, group[field])
-            split = ColoredSplit(*(group[field][()] for field in SPLIT_FIELDS))
-        except READ_ERRORS as error:
-            raise DatasetFileError(f"cannot read split {name!r} of {path}: {error}; delete it and rerun") from error
+    split = read_fields(path, name)
     count = len(split.labels)
     if split.images.shape != (count, 28, 28) or split.images.dtype not in (np.uint8, np.float32):
         raise DatasetFileError(

@@ -270,7 +270,12 @@ def check_chunks(path: Path, dataset: h5py.Dataset) -> None:
 
 
 def read_split(path: Path, name: str) -> ColoredSplit:
-    """Read split `name` of the dataset file `path` into memory."""
+    """Read split `name` of the colour dataset file `path` into memory, its fields checked."""
+    return check_split(path, name, read_fields(path, name))
+
+
+def read_fields(path: Path, name: str) -> ColoredSplit:
+    """The five layout fields of split `name` of `path`, read into memory (shapes and types not checked)."""
     with open_dataset(path) as handle:
         try:
             if name not in handle:
@@ -281,7 +286,7 @@ def read_split(path: Path, name: str) -> ColoredSplit:
             split = ColoredSplit(*(group[field][()] for field in SPLIT_FIELDS))
         except READ_ERRORS as error:
             raise DatasetFileError(f"cannot read split {name!r} of {path}: {error}; delete it and rerun") from error
-    return check_split(path, name, split)
+    return split
 
 
 def read_attributes(path: Path) -> dict:
