@@ -24,13 +24,14 @@ include: "rules/figures.smk"
 
 rule all:
     input:
-        all_targets(),
+        targets=GRID.targets(),
+        code=code("manifest"),
     output:
-        "results/all",
+        GRID.path("manifest"),
     log:
-        "results/logs/all.log",
+        GRID.log("manifest"),
     benchmark:
-        "results/benchmarks/all.tsv"
+        GRID.benchmark("manifest")
     conda:
         "environment.yml"
     script:

@@ -11,20 +11,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from bgbias import __version__, model_stages, stages
-from bgbias.config import ConfigError, attack_slice, data_slice, load_config, paired_train_slice
-from bgbias.logs import log_to
-from bgbias.mnist import MnistError
-from bgbias.models import CheckpointError
-from bgbias.plan import format_plan, plan
-from bgbias.storage import DatasetFileError
+from bgbias import __version__
+from bgbias.errors import UserError
 
 DEFAULT_CONFIG = Path("config.yaml")
-USER_ERRORS = (ConfigError, MnistError, DatasetFileError, CheckpointError, FileNotFoundError)
 
 
 def parse_overrides(entries: list[str]) -> dict:
     """`KEY=VALUE` pairs as given to `snakemake --config` (values are parsed by the schema's types)."""
+    from bgbias.config import ConfigError
+
     overrides = {}
     for entry in entries:
         key, separator, value = entry.partition("=")
@@ -36,6 +32,8 @@ def parse_overrides(entries: list[str]) -> dict:
 
 def config_from(args: argparse.Namespace) -> dict:
     """The validated config: config.yaml (when present), then --configfile files, then --config values."""
+    from bgbias.config import ConfigError, load_config
+
     missing = [str(path) for path in args.configfile if not Path(path).is_file()]
     if missing:
         raise ConfigError(f"config file {', '.join(missing)} does not exist")
@@ -43,27 +41,50 @@ def config_from(args: argparse.Namespace) -> dict:
     return load_config([*paths, *args.configfile], parse_overrides(args.config))
 
 
+# Each subcommand imports what it runs when it runs, so that `bgbias --help` and `bgbias plan` start fast.
+
+
 def run_plan(args: argparse.Namespace) -> None:
+    from bgbias.plan import format_plan, plan
+
     print(format_plan(plan(config_from(args))))
 
 
 def run_fetch(args: argparse.Namespace) -> None:
+    from bgbias.mnist import fetch
+
     config = config_from(args)
-    stages.fetch(args.raw, args.mirror or config["mnist"]["mirror"], config["mnist"]["md5"])
+    fetch(args.raw, args.mirror or config["mnist"]["mirror"], config["mnist"]["md5"])
 
 
 def run_generate(args: argparse.Namespace) -> None:
+    from bgbias.config import dataset_slice
+
     config = config_from(args)
-    data, seed = data_slice(config), config["seed"]
+    dataset_config, seed = dataset_slice(config), config["seed"]
     if args.kind == "biased":
-        stages.build_biased(args.out, args.raw, data, config["bias"], seed)
+        from bgbias.colour.datasets import build_biased
+
+        build_biased(
+            args.out, raw_dir=args.raw, dataset_config=dataset_config, bias_config=config["bias"], seed=seed,
+            threads=args.threads,
+        )
     elif args.kind == "grey":
-        stages.build_grey(args.out, args.raw, data, seed)
+        from bgbias.adversarial.grey import build_grey
+
+        build_grey(args.out, raw_dir=args.raw, dataset_config=dataset_config, seed=seed)
     elif args.kind == "test":
-        stages.build_test(args.out, args.raw, data, args.mode, seed)
+        from bgbias.colour.datasets import build_test
+
+        build_test(
+            args.out, raw_dir=args.raw, dataset_config=dataset_config, mode=args.mode, seed=seed, threads=args.threads
+        )
     else:
-        stages.build_paired(
-            args.out, args.biased, args.raw, data, args.mode, args.fraction, config["paired"]["copies"], seed, args.threads
+        from bgbias.colour.pairs import build_paired
+
+        build_paired(
+            args.out, biased=args.biased, raw_dir=args.raw, dataset_config=dataset_config, mode=args.mode,
+            fraction=args.fraction, copies=config["paired"]["copies"], seed=seed, threads=args.threads,
         )
 
 
@@ -71,41 +92,74 @@ def run_train(args: argparse.Namespace) -> None:
     config = config_from(args)
     history = args.history or Path(args.out).with_suffix(".csv")
     if args.grey:
-        train, stage = config["adversarial"]["train"], model_stages.train_grey
+        from bgbias.adversarial.forgetting import train_grey as stage
+
+        train_config = config["adversarial"]["train"]
     else:
-        train, stage = config["train"], model_stages.train_base
-    stage(args.data, args.out, history, train, config["device"], config["seed"], args.threads)
+        from bgbias.colour.base_model import train_base as stage
+
+        train_config = config["train"]
+    stage(
+        args.data, model=args.out, history=history, train_config=train_config, device=config["device"],
+        seed=config["seed"], threads=args.threads,
+    )
 
 
 def run_attack(args: argparse.Namespace) -> None:
+    from bgbias.adversarial.attacks import attack_config_slice, attack_names
+    from bgbias.adversarial.sets import attack
+    from bgbias.config import ConfigError
+
     config = config_from(args)
-    model_stages.attack(
-        args.model, args.grey, args.out, args.attack, attack_slice(config, args.attack), config["device"],
-        config["seed"], args.threads,
+    names = attack_names(config["adversarial"])
+    if args.attack not in names:
+        raise ConfigError(
+            f"attack {args.attack!r} is not allowed; allowed: {', '.join(names)} (the attacks of the config's "
+            f"`adversarial` block)"
+        )
+    attack(
+        args.model, args.grey, output=args.out, name=args.attack,
+        attack_config=attack_config_slice(config["adversarial"], args.attack), device=config["device"],
+        seed=config["seed"], threads=args.threads,
     )
 
 
 def run_paired_train(args: argparse.Namespace) -> None:
+    from bgbias.colour.paired_training import paired_train
+    from bgbias.config import paired_train_slice
+
     config = config_from(args)
     history = args.history or Path(args.out).with_suffix(".csv")
-    model_stages.paired_train(
-        args.base, args.data, args.out, history, paired_train_slice(config), config["device"], config["seed"], args.threads
+    paired_train(
+        args.base, args.data, model=args.out, history=history, paired_config=paired_train_slice(config),
+        device=config["device"], seed=config["seed"], threads=args.threads,
     )
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
+    from bgbias.colour.evaluation import evaluate
+
     config = config_from(args)
-    model_stages.evaluate(args.model, args.data, args.out, config["color_pool"], config["device"], args.threads)
+    evaluate(
+        args.model, args.data, output=args.out, color_pool=config["color_pool"], device=config["device"],
+        threads=args.threads,
+    )
 
 
 def run_plot(args: argparse.Namespace) -> None:
     title = args.title or Path(args.input).stem
     if args.kind == "confusion":
-        stages.plot_confusion(args.input, args.out, Path(args.out).with_suffix(".csv"), title)
+        from bgbias.colour.plots import plot_confusion
+
+        plot_confusion(args.input, png=args.out, csv=Path(args.out).with_suffix(".csv"), title=title)
     elif args.kind == "training":
-        stages.plot_training(args.input, args.out, title)
+        from bgbias.figures import plot_training
+
+        plot_training(args.input, args.out, title)
     else:
-        stages.plot_samples(args.input, args.out)
+        from bgbias.colour.plots import plot_samples
+
+        plot_samples(args.input, args.out)
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -196,8 +250,13 @@ def parser() -> argparse.ArgumentParser:
     return main_parser
 
 
+USER_ERRORS = (UserError, FileNotFoundError)  # bad input: one line, exit status 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; a bad config or input prints one line and exits with status 2."""
+    from bgbias.logs import log_to
+
     args = parser().parse_args(argv)
     if args.command == "generate" and args.kind == "paired" and args.biased is None:
         parser().error("generate paired needs --biased (the biased dataset file)")

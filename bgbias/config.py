@@ -16,11 +16,13 @@ from typing import Any, Iterator
 import jsonschema
 import yaml
 
+from bgbias.errors import UserError
+
 SCHEMA_FILE = "config.schema.yaml"
 NULL_WORDS = ("null", "none", "~", "")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration value that the schema does not allow."""
 
 
@@ -100,11 +102,13 @@ def coerce(value: Any, schema: dict, root: dict) -> Any:
 
 
 def with_defaults(value: Any, schema: dict, root: dict) -> Any:
-    """Fill in every missing key that has a default in the schema."""
+    """Fill in every missing key that has a default in the schema: first from the node's own `default`
+    mapping (a block's defaults where it is used), then from each property's `default`."""
     schema = resolve(schema, root)
     if not isinstance(value, dict) or "properties" not in schema:
         return value
-    filled = dict(value)
+    block_default = schema.get("default")
+    filled = {**copy.deepcopy(block_default), **value} if isinstance(block_default, dict) else dict(value)
     for key, sub in schema["properties"].items():
         sub = resolve(sub, root)
         if key not in filled and "default" in sub:
@@ -274,7 +278,7 @@ def load_config(paths: list[Path], overrides: dict | None = None) -> dict:
     return validate_config(merged)
 
 
-def data_slice(config: dict) -> dict:
+def dataset_slice(config: dict) -> dict:
     """The config slice every coloured dataset depends on (where MNIST comes from is left out)."""
     return {
         "mnist": {k: v for k, v in config["mnist"].items() if k not in ("mirror", "md5")},
@@ -288,11 +292,3 @@ def paired_train_slice(config: dict) -> dict:
     """The paired config slice that paired training depends on (not the grid lists or K)."""
     grid = ("augment_modes", "augment_fractions", "copies")
     return {key: value for key, value in config["paired"].items() if key not in grid}
-
-
-def attack_slice(config: dict, attack: str) -> dict:
-    """The config slice an adversarial set depends on: the attacked subset sizes, and CW's settings for CW."""
-    keys = ["train_size", "dev_size", "test_size", "batch_size"]
-    if attack.startswith("cw-"):
-        keys += ["cw_steps", "cw_lr", "cw_kappa", "cw_abort_early"]
-    return {key: config["adversarial"][key] for key in keys}

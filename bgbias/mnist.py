@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import math
 import shutil
 import zlib
@@ -12,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bgbias.errors import UserError
 from bgbias.seeding import rng_for
 from bgbias.storage import atomic_path
+
+log = logging.getLogger("bgbias")
 
 MNIST_MD5 = {
     "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -31,7 +35,7 @@ FIX_HINT = (
 )
 
 
-class MnistError(RuntimeError):
+class MnistError(UserError, RuntimeError):
     """A missing or corrupt MNIST file."""
 
 
@@ -135,3 +139,31 @@ def train_dev_split(train: Split, dev_size: int, seed: int) -> tuple[Split, Spli
         raise ValueError(f"mnist.dev_size={dev_size} must lie strictly between 0 and {len(train)}")
     order = rng_for(seed, "train_dev_split").permutation(len(train))
     return train.subset(np.sort(order[dev_size:])), train.subset(np.sort(order[:dev_size]))
+
+
+@dataclass(frozen=True)
+class MnistSpec:
+    """Where the raw MNIST files are and how the splits are cut (the config's `mnist` block)."""
+
+    raw_dir: Path
+    dev_size: int
+    train_size: int | None
+    test_size: int | None
+
+    @classmethod
+    def of(cls, raw_dir: Path, mnist_config: dict) -> "MnistSpec":
+        """The spec of a validated `mnist` config block, reading from `raw_dir`."""
+        return cls(Path(raw_dir), mnist_config["dev_size"], mnist_config["train_size"], mnist_config["test_size"])
+
+    def train_dev(self, seed: int) -> tuple[Split, Split]:
+        return train_dev_split(load_split(self.raw_dir, "train", self.train_size), self.dev_size, seed)
+
+    def test(self) -> Split:
+        return load_split(self.raw_dir, "test", self.test_size)
+
+
+def fetch(raw_dir: Path, mirror: str | None, md5: dict[str, str]) -> None:
+    """Stage: place and verify the four MNIST files in `raw_dir`."""
+    log.info("MNIST: %s", f"copying from mirror {mirror}" if mirror else "downloading with torchvision")
+    for path in fetch_mnist(Path(raw_dir), Path(mirror) if mirror else None, md5):
+        log.info("verified %s", path)

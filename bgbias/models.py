@@ -1,17 +1,22 @@
-"""LeNet-5 style classifier and its checkpoints."""
+"""LeNet-5 style classifier, its inputs, predictions and checkpoints."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from bgbias import __version__
+from bgbias.errors import UserError
 from bgbias.storage import atomic_path
 
 
-class CheckpointError(RuntimeError):
+EVAL_BATCH = 1000  # images per forward pass when evaluating
+
+
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint that cannot be read or does not fit the expected model."""
 
 
@@ -48,6 +53,28 @@ class LeNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+def image_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Images (N, 28, 28) or (N, 28, 28, 3), uint8 or float in [0, 1], as an (N, C, 28, 28) tensor on `device`."""
+    tensor = torch.from_numpy(np.ascontiguousarray(images))
+    tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
+    return tensor.contiguous().to(device)
+
+
+def to_unit(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels to float in [0, 1]; float pixels (adversarial images) are already in [0, 1]."""
+    return batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
+
+
+def predict(model: LeNet, images: np.ndarray, device: torch.device) -> np.ndarray:
+    """Predicted digits for images (uint8, or float in [0, 1])."""
+    model.eval().to(device)
+    tensor = image_tensor(images, device)
+    with torch.no_grad():
+        return torch.cat(
+            [model(to_unit(tensor[s : s + EVAL_BATCH])).argmax(1).cpu() for s in range(0, len(tensor), EVAL_BATCH)]
+        ).numpy()
 
 
 def one_line(error: Exception) -> str:

@@ -29,6 +29,11 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
+from bgbias.adversarial.attacks import Attack
+from bgbias.colour.backgrounds import ALIASES
+from bgbias.colour.datasets import biased_digits
+from bgbias.grid import Grid
+
 MNIST_TRAIN, MNIST_TEST = 60000, 10000
 MNIST_RAW_BYTES = 11_594_722
 # share of each digit in the official MNIST training split
@@ -48,8 +53,6 @@ MODE_BYTES = {
     "gaussian": (1960, 1960),
     "noise": (2003, 2003),
 }
-ALIASES = {"basic": "pool", "pure": "pool"}
-ADVERSARIAL_BYTES = {"fgsm": 1083, "cw": 2133}
 CHECKPOINT_METADATA = 5_000
 EVALUATION_BYTES = 38_000
 CURVE_BYTES = 50_000
@@ -82,8 +85,7 @@ def lenet_bytes(in_channels: int) -> int:
 
 def biased_share(bias: dict) -> float:
     """Share of training images whose digit is biased."""
-    digits = {"none": [], "partial": bias["biased_digits"], "all": range(10)}[bias["mode"]]
-    return sum(DIGIT_SHARE[d] for d in digits)
+    return sum(DIGIT_SHARE[d] for d in biased_digits(bias["mode"], bias["biased_digits"]))
 
 
 def split_sizes(config: dict) -> tuple[int, int, int]:
@@ -93,44 +95,34 @@ def split_sizes(config: dict) -> tuple[int, int, int]:
     return official - mnist["dev_size"], mnist["dev_size"], mnist["test_size"] or MNIST_TEST
 
 
-def fraction_name(fraction: float) -> str:
-    return f"{fraction:g}"
-
-
-def seed_plan(config: dict, seed: int) -> list[Planned]:
-    """Datasets, models and evaluation outputs of one seed."""
+def seed_plan(grid: Grid, seed: int) -> list[Planned]:
+    """Datasets, models and evaluation outputs of one seed of `grid`."""
+    config = grid.config
     train, dev, test = split_sizes(config)
     coloured = train + dev
     share = biased_share(config["bias"])
     unbiased_mode = config["bias"]["unbiased_mode"]
     base_bytes = round(coloured * (share * mode_bytes("pool") + (1 - share) * mode_bytes(unbiased_mode)))
-    test_modes = [*config["test_modes"], *config["colour_tests"]]
     paired, adversarial = config["paired"], config["adversarial"]
     items = [Planned("dataset", seed, "biased (train + dev)", coloured, base_bytes)]
-    items += [Planned("dataset", seed, f"test {mode}", test, test * mode_bytes(mode)) for mode in test_modes]
-    paired_names = []
-    for mode in paired["augment_modes"]:
-        for fraction in paired["augment_fractions"]:
-            versions = round(coloured * share * fraction) * paired["copies"]
-            name = f"{mode} x{paired['copies']} fraction {fraction_name(fraction)}"
-            paired_names.append(name)
-            items.append(
-                Planned("dataset", seed, f"paired {name}", coloured + versions,
-                        base_bytes + versions * mode_bytes(mode, paired=True))
-            )
-    attacks = [f"fgsm eps {e:g}" for e in adversarial["fgsm_epsilons"]] + [f"cw c {c:g}" for c in adversarial["cw_c"]]
+    items += [Planned("dataset", seed, f"test/{name}", test, test * mode_bytes(mode)) for name, mode in grid.test_sets.items()]
+    for name, cell in grid.paired.items():
+        versions = round(coloured * share * cell.fraction) * paired["copies"]
+        items.append(
+            Planned("dataset", seed, f"paired/{name} (K={paired['copies']})", coloured + versions,
+                    base_bytes + versions * mode_bytes(cell.augment_mode, paired=True))
+        )
     sizes = (adversarial["train_size"], adversarial["dev_size"], adversarial["test_size"])
     grey = sum(count if size is None else min(count, size) for count, size in zip((train, dev, test), sizes))
     items += [
-        Planned("dataset", seed, f"adversarial {attack}", grey, grey * ADVERSARIAL_BYTES[attack.split()[0]])
-        for attack in attacks
+        Planned("dataset", seed, f"adversarial/{name}", grey, grey * Attack.parse(name).kind.stored_bytes)
+        for name in grid.attacks
     ]
-    colour_models = ["base", *(f"paired {name}" for name in paired_names)]
-    grey_models = ["grey", *(f"forgetting {attack}" for attack in attacks)] if attacks else []
-    items += [Planned("model", seed, f"model {name}", 0, lenet_bytes(3)) for name in colour_models]
-    items += [Planned("model", seed, f"model {name}", 0, lenet_bytes(1)) for name in grey_models]
-    evaluations = len(colour_models) * len(test_modes) + len(grey_models) * (1 + len(attacks))
-    models = len(colour_models) + len(grey_models)
+    grey_models = grid.adversarial_models if grid.attacks else []
+    items += [Planned("model", seed, f"model {name}", 0, lenet_bytes(3)) for name in grid.models]
+    items += [Planned("model", seed, f"model adversarial/{name}", 0, lenet_bytes(1)) for name in grey_models]
+    evaluations = len(grid.models) * len(grid.test_sets) + len(grey_models) * (1 + len(grid.attacks))
+    models = len(grid.models) + len(grey_models)
     items.append(
         Planned("other", seed, f"metrics and figures ({evaluations} evaluations)", 0,
                 evaluations * EVALUATION_BYTES + models * CURVE_BYTES)
@@ -140,10 +132,10 @@ def seed_plan(config: dict, seed: int) -> list[Planned]:
 
 def plan(config: dict) -> list[Planned]:
     """Every output of the grid of a validated `config`, with its estimated size."""
-    seeds = config.get("seeds") or [config["seed"]]
+    grid = Grid(config)
     items = [Planned("mnist", None, "MNIST raw files", MNIST_TRAIN + MNIST_TEST, MNIST_RAW_BYTES)]
-    for seed in seeds:
-        items += seed_plan(config, seed)
+    for seed in grid.seeds:
+        items += seed_plan(grid, seed)
     return items
 
 

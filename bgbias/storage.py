@@ -1,4 +1,5 @@
-"""HDF5 dataset files: atomic writing and validated reading (the layout is in README.md)."""
+"""Writing and reading artifacts: atomic writes, HDF5 dataset files (the layout is in README.md),
+JSON and CSV + Markdown tables."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ import h5py
 import numpy as np
 
 from bgbias import __version__
+from bgbias.errors import UserError
 
 SPLITS = ("train", "dev", "test")
+MODE_DTYPE = "S32"  # `bg_mode`: the name of the mode that made each background
 SPLIT_FIELDS = ("images", "labels", "source_index", "bg_color", "bg_mode")
 COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 IMAGE_CHUNK = 1024  # images per HDF5 chunk of a split's `images`
@@ -29,15 +32,15 @@ PROBE_BYTES = 1 << 14
 PENDING_BYTES = 64 << 20  # chunks queued for compression at most
 
 
-class DatasetFileError(RuntimeError):
+class DatasetFileError(UserError, RuntimeError):
     """An unreadable, truncated or malformed dataset file."""
 
 
 @dataclass(frozen=True)
-class ColoredSplit:
-    """One split of a coloured dataset, as stored in HDF5."""
+class StoredSplit:
+    """One split of a dataset file, as stored in HDF5 (coloured, grey or adversarial images)."""
 
-    images: np.ndarray  # (N, 28, 28, 3) uint8
+    images: np.ndarray  # (N, 28, 28, 3) uint8 (coloured), (N, 28, 28) uint8 (grey) or float32 (adversarial)
     labels: np.ndarray  # (N,) int64
     source_index: np.ndarray  # (N,) int64
     bg_color: np.ndarray  # (N, 3) int16, -1 where the background is not one colour
@@ -193,7 +196,7 @@ def chunk_writer(
         writer.close()
 
 
-def write_split(handle: h5py.File, name: str, split: ColoredSplit, threads: int = 1) -> None:
+def write_split(handle: h5py.File, name: str, split: StoredSplit, threads: int = 1) -> None:
     """Write `split` as group `name` with chunked, compressed datasets."""
     group = handle.create_group(name)
     with chunk_writer(group, "images", split.images.shape, IMAGE_CHUNK, threads) as writer:
@@ -220,7 +223,7 @@ def open_dataset(path: Path) -> h5py.File:
         ) from error
 
 
-def check_split(path: Path, name: str, split: ColoredSplit) -> ColoredSplit:
+def check_split(path: Path, name: str, split: StoredSplit) -> StoredSplit:
     """`split` if its arrays have the shapes and types of the layout, else DatasetFileError naming the field."""
     count = len(split.labels)
     expected = {
@@ -269,12 +272,12 @@ def check_chunks(path: Path, dataset: h5py.Dataset) -> None:
         )
 
 
-def read_split(path: Path, name: str) -> ColoredSplit:
+def read_split(path: Path, name: str) -> StoredSplit:
     """Read split `name` of the colour dataset file `path` into memory, its fields checked."""
     return check_split(path, name, read_fields(path, name))
 
 
-def read_fields(path: Path, name: str) -> ColoredSplit:
+def read_fields(path: Path, name: str) -> StoredSplit:
     """The five layout fields of split `name` of `path`, read into memory (shapes and types not checked)."""
     with open_dataset(path) as handle:
         try:
@@ -283,7 +286,7 @@ def read_fields(path: Path, name: str) -> ColoredSplit:
             group = handle[name]
             for field in SPLIT_FIELDS:
                 check_chunks(path, group[field])
-            split = ColoredSplit(*(group[field][()] for field in SPLIT_FIELDS))
+            split = StoredSplit(*(group[field][()] for field in SPLIT_FIELDS))
         except READ_ERRORS as error:
             raise DatasetFileError(f"cannot read split {name!r} of {path}: {error}; delete it and rerun") from error
     return split
@@ -300,3 +303,35 @@ def read_attributes(path: Path) -> dict:
             }
         except (*READ_ERRORS, json.JSONDecodeError) as error:
             raise DatasetFileError(f"{path} lacks valid config/seed/bgbias_version attributes: {error}") from error
+
+
+def json_ready(value):
+    """`value` with NaN floats as None (JSON has no NaN)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_ready(item) for item in value]
+    return value
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """JSON with NaN written as null, atomically."""
+    with atomic_path(Path(path)) as partial:
+        partial.write_text(json.dumps(json_ready(payload), indent=1, sort_keys=True))
+
+
+def write_csv_markdown(table, markdown: str, *, csv: Path, md: Path, index: bool = False) -> None:
+    """A pandas table as CSV (4 decimals) and its Markdown form, each written atomically."""
+    with atomic_path(Path(csv)) as partial:
+        table.to_csv(partial, index=index, float_format="%.4f")
+    with atomic_path(Path(md)) as partial:
+        partial.write_text(markdown)
+
+
+def write_manifest(output: Path, outputs: list[str]) -> None:
+    """The list of outputs of a run, one path per line with its size in bytes."""
+    lines = [f"{Path(p).stat().st_size}\t{p}" for p in sorted(map(str, outputs))]
+    with atomic_path(Path(output)) as partial:
+        partial.write_text("\n".join(lines) + "\n")

@@ -10,30 +10,29 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from bgbias.models import LeNet
-from bgbias.storage import atomic_path
+from bgbias.models import EVAL_BATCH, LeNet, image_tensor, save_checkpoint, to_unit
+from bgbias.storage import StoredSplit, atomic_path, read_attributes
 
 log = logging.getLogger("bgbias")
-EVAL_BATCH = 1000
 
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Optimiser and stopping settings."""
+    """Optimiser and stopping settings (a validated `train` block of the config)."""
 
-    epochs: int = 100
-    patience: int = 5
-    batch_size: int = 50
-    lr: float = 0.001
-    momentum: float = 0.8
-    dropout: bool = True
+    epochs: int
+    patience: int
+    batch_size: int
+    lr: float
+    momentum: float
+    dropout: bool
 
 
 @dataclass(frozen=True)
@@ -49,18 +48,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device: cuda was requested but no CUDA GPU is visible; use device: auto or cpu")
     return torch.device(device)
-
-
-def image_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """Images (N, 28, 28) or (N, 28, 28, 3), uint8 or float in [0, 1], as an (N, C, 28, 28) tensor on `device`."""
-    tensor = torch.from_numpy(np.ascontiguousarray(images))
-    tensor = tensor[:, None] if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2)
-    return tensor.contiguous().to(device)
-
-
-def to_unit(batch: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels to float in [0, 1]; float pixels (adversarial images) are already in [0, 1]."""
-    return batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
 
 
 def evaluate_loss(model: LeNet, images: torch.Tensor, labels: torch.Tensor) -> EpochResult:
@@ -92,6 +79,7 @@ def fit(
     train_step: BatchStep,
     train_size: int,
     dev_eval: Callable[[], EpochResult],
+    *,
     spec: TrainSpec,
     seed: int,
     device: torch.device,
@@ -170,45 +158,64 @@ def show_progress(epoch: int, number: int, total: int) -> None:
         sys.stderr.flush()
 
 
+class Labelled(Protocol):
+    """Images with their labels: a stored split, or a split of MNIST."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+
 def train_classifier(
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    dev_images: np.ndarray,
-    dev_labels: np.ndarray,
-    spec: TrainSpec,
-    seed: int,
-    device: torch.device,
+    train: Labelled, dev: Labelled, *, spec: TrainSpec, seed: int, device: torch.device
 ) -> tuple[LeNet, pd.DataFrame]:
     """Train a fresh LeNet (3 channels for colour images, 1 for grey) with early stopping on dev loss."""
     with seeded_torch(seed, device):
-        channels = 1 if train_images.ndim == 3 else train_images.shape[-1]
+        channels = 1 if train.images.ndim == 3 else train.images.shape[-1]
         model = LeNet(in_channels=channels, dropout=spec.dropout).to(device)
-    return model, fine_tune(model, train_images, train_labels, dev_images, dev_labels, spec, seed, device)
+    return model, fine_tune(model, train, dev, spec=spec, seed=seed, device=device)
 
 
 def fine_tune(
-    model: LeNet,
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    dev_images: np.ndarray,
-    dev_labels: np.ndarray,
-    spec: TrainSpec,
-    seed: int,
-    device: torch.device,
+    model: LeNet, train: Labelled, dev: Labelled, *, spec: TrainSpec, seed: int, device: torch.device
 ) -> pd.DataFrame:
-    """Continue training `model` with cross-entropy on (images, labels); early stopping on dev loss."""
-    x_train, y_train = image_tensor(train_images, device), torch.as_tensor(train_labels, device=device)
-    x_dev, y_dev = image_tensor(dev_images, device), torch.as_tensor(dev_labels, device=device)
+    """Continue training `model` with cross-entropy on `train`; early stopping on the dev loss."""
+    x_train, y_train = image_tensor(train.images, device), torch.as_tensor(train.labels, device=device)
+    x_dev, y_dev = image_tensor(dev.images, device), torch.as_tensor(dev.labels, device=device)
 
     def step(index: torch.Tensor) -> tuple[torch.Tensor, int]:
         logits = model(to_unit(x_train[index]))
         target = y_train[index]
         return F.cross_entropy(logits, target), (logits.argmax(1) == target).sum()
 
-    return fit(model, step, len(y_train), lambda: evaluate_loss(model, x_dev, y_dev), spec, seed, device)
+    return fit(
+        model, step, len(y_train), lambda: evaluate_loss(model, x_dev, y_dev), spec=spec, seed=seed, device=device
+    )
 
 
 def write_history(path: Path, history: pd.DataFrame) -> None:
     """The per-epoch CSV log, written atomically."""
     with atomic_path(path) as partial:
         history.to_csv(partial, index=False)
+
+
+def train_and_save(
+    read_split: Callable[[Path, str], StoredSplit],
+    dataset: Path,
+    *,
+    model: Path,
+    history: Path,
+    train_config: dict,
+    device: str,
+    seed: int,
+    threads: int,
+) -> None:
+    """Train a LeNet on the splits `read_split` gets from `dataset`; write the history and the checkpoint with
+    its metadata (train config, the dataset's config, seed, device)."""
+    torch.set_num_threads(threads)
+    train_split, dev_split = read_split(dataset, "train"), read_split(dataset, "dev")
+    where = resolve_device(device)
+    log.info("training on %d images (%d dev) on %s", len(train_split), len(dev_split), where)
+    net, epochs = train_classifier(train_split, dev_split, spec=TrainSpec(**train_config), seed=seed, device=where)
+    write_history(Path(history), epochs)
+    config = {"train": train_config, "data": read_attributes(dataset)["config"]}
+    save_checkpoint(Path(model), net.cpu(), {"config": config, "seed": seed, "data": str(dataset), "device": str(where)})

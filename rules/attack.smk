@@ -1,17 +1,17 @@
 rule grey_dataset:
     input:
         mnist=MNIST_FILES,
-        code=library("grey", "datasets", "backgrounds", "mnist", "storage"),
+        code=code("grey_dataset"),
     output:
-        "results/s{seed}/adversarial/datasets/grey.h5",
+        GRID.pattern("grey"),
     params:
         data=grey_params(),
     resources:
         mem_mb=1000,
     log:
-        "results/logs/s{seed}/adversarial/datasets/grey.log",
+        GRID.log("grey"),
     benchmark:
-        "results/benchmarks/s{seed}/adversarial/datasets/grey.tsv"
+        GRID.benchmark("grey")
     conda:
         "../environment.yml"
     script:
@@ -20,11 +20,11 @@ rule grey_dataset:
 
 rule train_grey:
     input:
-        data="results/s{seed}/adversarial/datasets/grey.h5",
-        code=library("training", "grey", "models", "storage"),
+        data=GRID.pattern("grey"),
+        code=code("train_grey"),
     output:
-        model="results/s{seed}/adversarial/models/grey.pt",
-        history="results/s{seed}/adversarial/models/grey.csv",
+        model=GRID.pattern("grey_model", model=GREY_MODEL),
+        history=GRID.pattern("grey_history", model=GREY_MODEL),
     params:
         train=config["adversarial"]["train"],
         device=config["device"],
@@ -34,9 +34,9 @@ rule train_grey:
         mem_mb=2000,
         runtime=60,
     log:
-        "results/logs/s{seed}/adversarial/models/grey.log",
+        GRID.log("grey_model", model=GREY_MODEL),
     benchmark:
-        "results/benchmarks/s{seed}/adversarial/models/grey.tsv"
+        GRID.benchmark("grey_model", model=GREY_MODEL)
     conda:
         "../environment.yml"
     script:
@@ -45,25 +45,25 @@ rule train_grey:
 
 rule attack:
     input:
-        model="results/s{seed}/adversarial/models/grey.pt",
-        grey="results/s{seed}/adversarial/datasets/grey.h5",
-        code=library("attacks", "adversarial", "grey", "models", "storage", "training"),
+        model=GRID.pattern("grey_model", model=GREY_MODEL),
+        grey=GRID.pattern("grey"),
+        code=code("attack"),
     output:
-        "results/s{seed}/adversarial/sets/{attack}.h5",
+        GRID.pattern("adversarial_set"),
     params:
         adversarial=attack_params,
         device=config["device"],
     wildcard_constraints:
-        attack=one_of(ATTACKS),
+        attack=one_of(GRID.attacks),
     threads: config["threads"]
     resources:
         gpu=gpu_count(),
         mem_mb=3000,
         runtime=240,
     log:
-        "results/logs/s{seed}/adversarial/sets/{attack}.log",
+        GRID.log("adversarial_set"),
     benchmark:
-        "results/benchmarks/s{seed}/adversarial/sets/{attack}.tsv"
+        GRID.benchmark("adversarial_set")
     conda:
         "../environment.yml"
     script:
@@ -72,26 +72,26 @@ rule attack:
 
 rule adversarial_finetune:
     input:
-        base="results/s{seed}/adversarial/models/grey.pt",
-        data="results/s{seed}/adversarial/sets/{attack}.h5",
-        code=library("forgetting", "grey", "training", "models", "storage"),
+        base=GRID.pattern("grey_model", model=GREY_MODEL),
+        data=GRID.pattern("adversarial_set"),
+        code=code("adversarial_finetune"),
     output:
-        model="results/s{seed}/adversarial/models/{attack}.pt",
-        history="results/s{seed}/adversarial/models/{attack}.csv",
+        model=GRID.pattern("grey_model", model="{attack}"),
+        history=GRID.pattern("grey_history", model="{attack}"),
     params:
         fine_tune=config["adversarial"]["fine_tune"],
         device=config["device"],
     wildcard_constraints:
-        attack=one_of(ATTACKS),
+        attack=one_of(GRID.attacks),
     threads: config["threads"]
     resources:
         gpu=gpu_count(),
         mem_mb=2000,
         runtime=60,
     log:
-        "results/logs/s{seed}/adversarial/models/{attack}.log",
+        GRID.log("grey_model", model="{attack}"),
     benchmark:
-        "results/benchmarks/s{seed}/adversarial/models/{attack}.tsv"
+        GRID.benchmark("grey_model", model="{attack}")
     conda:
         "../environment.yml"
     script:
@@ -100,23 +100,23 @@ rule adversarial_finetune:
 
 rule evaluate_adversarial:
     input:
-        model="results/s{seed}/adversarial/models/{model}.pt",
-        clean="results/s{seed}/adversarial/datasets/grey.h5",
-        sets=expand("results/s{{seed}}/adversarial/sets/{attack}.h5", attack=ATTACKS),
-        code=library("forgetting", "adversarial", "grey", "evaluation", "models", "storage"),
+        model=GRID.pattern("grey_model", model="{grey_model}"),
+        clean=GRID.pattern("grey"),
+        sets=expand(GRID.pattern("adversarial_set", seed="{{seed}}"), attack=GRID.attacks),
+        code=code("evaluate_adversarial"),
     output:
-        "results/s{seed}/adversarial/eval/{model}.json",
+        GRID.pattern("adversarial_metrics", model="{grey_model}"),
     params:
         device=config["device"],
     wildcard_constraints:
-        model=one_of(ADVERSARIAL_MODELS),
+        grey_model=one_of(GRID.adversarial_models),
     threads: config["threads"]
     resources:
         mem_mb=1500,
     log:
-        "results/logs/s{seed}/adversarial/eval/{model}.log",
+        GRID.log("adversarial_metrics", model="{grey_model}"),
     benchmark:
-        "results/benchmarks/s{seed}/adversarial/eval/{model}.tsv"
+        GRID.benchmark("adversarial_metrics", model="{grey_model}")
     conda:
         "../environment.yml"
     script:
@@ -125,20 +125,20 @@ rule evaluate_adversarial:
 
 rule forgetting_table:
     input:
-        evaluations=expand("results/s{seed}/adversarial/eval/{model}.json", seed=SEEDS, model=ADVERSARIAL_MODELS),
-        code=library("adversarial_tables", "adversarial"),
+        evaluations=GRID.paths("adversarial_metrics", seed=GRID.seeds, model=GRID.adversarial_models),
+        code=code("forgetting_table"),
     output:
         csv=report(
-            "results/tables/forgetting.csv",
+            GRID.path("table_csv", table="forgetting"),
             caption="../report/forgetting.rst",
             category="Adversarial forgetting",
             labels={"table": "forgetting", "kind": "table"},
         ),
-        md="results/tables/forgetting.md",
+        md=GRID.path("table_md", table="forgetting"),
     log:
-        "results/logs/tables/forgetting.log",
+        GRID.log("table_csv", table="forgetting"),
     benchmark:
-        "results/benchmarks/tables/forgetting.tsv"
+        GRID.benchmark("table_csv", table="forgetting")
     conda:
         "../environment.yml"
     script:
@@ -147,20 +147,20 @@ rule forgetting_table:
 
 rule attack_table:
     input:
-        sets=expand("results/s{seed}/adversarial/sets/{attack}.h5", seed=SEEDS, attack=ATTACKS),
-        code=library("adversarial_tables", "adversarial"),
+        sets=GRID.paths("adversarial_set", seed=GRID.seeds, attack=GRID.attacks),
+        code=code("attack_table"),
     output:
         csv=report(
-            "results/tables/attacks.csv",
+            GRID.path("table_csv", table="attacks"),
             caption="../report/attacks.rst",
             category="Adversarial forgetting",
             labels={"table": "attacks", "kind": "table"},
         ),
-        md="results/tables/attacks.md",
+        md=GRID.path("table_md", table="attacks"),
     log:
-        "results/logs/tables/attacks.log",
+        GRID.log("table_csv", table="attacks"),
     benchmark:
-        "results/benchmarks/tables/attacks.tsv"
+        GRID.benchmark("table_csv", table="attacks")
     conda:
         "../environment.yml"
     script:
@@ -169,19 +169,19 @@ rule attack_table:
 
 rule forgetting_figure:
     input:
-        table="results/tables/forgetting.csv",
-        code=library("adversarial_tables", "plots"),
+        table=GRID.path("table_csv", table="forgetting"),
+        code=code("forgetting_figure"),
     output:
         report(
-            "results/figures/forgetting.png",
+            GRID.path("figure", figure="forgetting"),
             caption="../report/forgetting.rst",
             category="Adversarial forgetting",
             labels={"table": "forgetting", "kind": "figure"},
         ),
     log:
-        "results/logs/figures/forgetting.log",
+        GRID.log("figure", figure="forgetting"),
     benchmark:
-        "results/benchmarks/figures/forgetting.tsv"
+        GRID.benchmark("figure", figure="forgetting")
     conda:
         "../environment.yml"
     script:

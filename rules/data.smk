@@ -17,9 +17,9 @@ rule mnist:
 rule biased_dataset:
     input:
         mnist=MNIST_FILES,
-        code=library("datasets", "backgrounds", "mnist", "storage"),
+        code=code("biased_dataset"),
     output:
-        "results/s{seed}/datasets/biased.h5",
+        GRID.pattern("biased"),
     params:
         data=dataset_params(),
         bias=config["bias"],
@@ -27,9 +27,9 @@ rule biased_dataset:
     resources:
         mem_mb=generation_mem_mb("train"),
     log:
-        "results/logs/s{seed}/datasets/biased.log",
+        GRID.log("biased"),
     benchmark:
-        "results/benchmarks/s{seed}/datasets/biased.tsv"
+        GRID.benchmark("biased")
     conda:
         "../environment.yml"
     script:
@@ -39,9 +39,9 @@ rule biased_dataset:
 rule test_dataset:
     input:
         mnist=MNIST_FILES,
-        code=library("datasets", "backgrounds", "mnist", "storage"),
+        code=code("test_dataset"),
     output:
-        "results/s{seed}/datasets/test/{test_set}.h5",
+        GRID.pattern("test_set"),
     params:
         data=dataset_params(),
         mode=test_mode,
@@ -49,9 +49,9 @@ rule test_dataset:
     resources:
         mem_mb=generation_mem_mb("test"),
     log:
-        "results/logs/s{seed}/datasets/test/{test_set}.log",
+        GRID.log("test_set"),
     benchmark:
-        "results/benchmarks/s{seed}/datasets/test/{test_set}.tsv"
+        GRID.benchmark("test_set")
     conda:
         "../environment.yml"
     script:
@@ -60,26 +60,23 @@ rule test_dataset:
 
 rule paired_dataset:
     input:
-        biased="results/s{seed}/datasets/biased.h5",
+        biased=GRID.pattern("biased"),
         mnist=MNIST_FILES,
-        code=library("pairs", "datasets", "backgrounds", "mnist", "storage"),
+        code=code("paired_dataset"),
     output:
-        "results/s{seed}/datasets/paired/{augment}-f{fraction}.h5",
-    wildcard_constraints:
-        augment="[^/]+",
-        fraction="[0-9.e+-]+",
+        GRID.pattern("paired_set"),
     params:
         data=dataset_params(),
-        mode=augment_mode,
-        fraction=augment_fraction,
+        mode=lambda wildcards: paired_cell(wildcards).augment_mode,
+        fraction=lambda wildcards: paired_cell(wildcards).fraction,
         copies=config["paired"]["copies"],
     threads: 2
     resources:
         mem_mb=1500,
     log:
-        "results/logs/s{seed}/datasets/paired/{augment}-f{fraction}.log",
+        GRID.log("paired_set"),
     benchmark:
-        "results/benchmarks/s{seed}/datasets/paired/{augment}-f{fraction}.tsv"
+        GRID.benchmark("paired_set")
     conda:
         "../environment.yml"
     script:

@@ -1,10 +1,10 @@
 rule evaluate:
     input:
-        model="results/s{seed}/models/{model}.pt",
-        data="results/s{seed}/datasets/test/{test_set}.h5",
-        code=library("model_stages", "evaluation", "models", "storage"),
+        model=GRID.pattern("model"),
+        data=GRID.pattern("test_set"),
+        code=code("evaluate"),
     output:
-        "results/s{seed}/eval/{model}/{test_set}.json",
+        GRID.pattern("metrics"),
     params:
         color_pool=config["color_pool"],
         device=config["device"],
@@ -12,9 +12,9 @@ rule evaluate:
     resources:
         mem_mb=1500,
     log:
-        "results/logs/s{seed}/eval/{model}/{test_set}.log",
+        GRID.log("metrics"),
     benchmark:
-        "results/benchmarks/s{seed}/eval/{model}/{test_set}.tsv"
+        GRID.benchmark("metrics")
     conda:
         "../environment.yml"
     script:
@@ -23,28 +23,28 @@ rule evaluate:
 
 rule accuracy_table:
     input:
-        metrics=eval_metrics(),
-        code=library("tables", "plots"),
+        metrics=GRID.metrics(),
+        code=code("accuracy_table"),
     output:
         csv=report(
-            "results/tables/accuracy.csv",
+            GRID.path("table_csv", table="accuracy"),
             caption="../report/accuracy.rst",
             category="Accuracy tables",
             labels={"table": "accuracy", "kind": "table"},
         ),
-        md="results/tables/accuracy.md",
+        md=GRID.path("table_md", table="accuracy"),
         png=report(
-            "results/figures/accuracy.png",
+            GRID.path("figure", figure="accuracy"),
             caption="../report/accuracy.rst",
             category="Accuracy tables",
             labels={"table": "accuracy", "kind": "heatmap"},
         ),
     params:
-        test_sets=list(TEST_SETS),
+        test_sets=list(GRID.test_sets),
     log:
-        "results/logs/tables/accuracy.log",
+        GRID.log("table_csv", table="accuracy"),
     benchmark:
-        "results/benchmarks/tables/accuracy.tsv"
+        GRID.benchmark("table_csv", table="accuracy")
     conda:
         "../environment.yml"
     script:
@@ -53,30 +53,30 @@ rule accuracy_table:
 
 rule per_colour_table:
     input:
-        metrics=eval_metrics([POOL_TEST_SET, *COLOUR_TESTS] if POOL_TEST_SET else COLOUR_TESTS),
-        code=library("tables", "plots"),
+        metrics=GRID.metrics([GRID.pool_test_set, *GRID.colour_tests] if GRID.pool_test_set else GRID.colour_tests),
+        code=code("per_colour_table"),
     output:
         csv=report(
-            "results/tables/per_colour.csv",
+            GRID.path("table_csv", table="per_colour"),
             caption="../report/per_colour.rst",
             category="Per-colour tables",
             labels={"table": "per_colour", "kind": "table"},
         ),
-        md="results/tables/per_colour.md",
+        md=GRID.path("table_md", table="per_colour"),
         png=report(
-            "results/figures/per_colour.png",
+            GRID.path("figure", figure="per_colour"),
             caption="../report/per_colour.rst",
             category="Per-colour tables",
             labels={"table": "per_colour", "kind": "heatmap"},
         ),
     params:
         color_pool=config["color_pool"],
-        pool_test_set=POOL_TEST_SET,
-        colour_tests=COLOUR_TESTS,
+        pool_test_set=GRID.pool_test_set,
+        colour_tests=GRID.colour_tests,
     log:
-        "results/logs/tables/per_colour.log",
+        GRID.log("table_csv", table="per_colour"),
     benchmark:
-        "results/benchmarks/tables/per_colour.tsv"
+        GRID.benchmark("table_csv", table="per_colour")
     conda:
         "../environment.yml"
     script:
@@ -85,28 +85,28 @@ rule per_colour_table:
 
 rule fraction_table:
     input:
-        metrics=eval_metrics(),
-        code=library("tables", "plots"),
+        metrics=GRID.metrics(),
+        code=code("fraction_table"),
     output:
         csv=report(
-            "results/tables/fractions.csv",
+            GRID.path("table_csv", table="fractions"),
             caption="../report/fractions.rst",
             category="Augmentation fraction",
             labels={"table": "fractions", "kind": "table"},
         ),
-        md="results/tables/fractions.md",
+        md=GRID.path("table_md", table="fractions"),
         png=report(
-            "results/figures/fractions.png",
+            GRID.path("figure", figure="fractions"),
             caption="../report/fractions.rst",
             category="Augmentation fraction",
             labels={"table": "fractions", "kind": "figure"},
         ),
     params:
-        test_sets=list(TEST_SETS),
+        test_sets=list(GRID.test_sets),
     log:
-        "results/logs/tables/fractions.log",
+        GRID.log("table_csv", table="fractions"),
     benchmark:
-        "results/benchmarks/tables/fractions.tsv"
+        GRID.benchmark("table_csv", table="fractions")
     conda:
         "../environment.yml"
     script:
@@ -115,11 +115,11 @@ rule fraction_table:
 
 rule reproduction:
     input:
-        accuracy="results/tables/accuracy.md",
-        per_colour="results/tables/per_colour.md",
-        fractions="results/tables/fractions.md",
-        metrics=eval_metrics([POOL_TEST_SET] if POOL_TEST_SET else None),
-        code=library("reproduction"),
+        accuracy=GRID.path("table_md", table="accuracy"),
+        per_colour=GRID.path("table_md", table="per_colour"),
+        fractions=GRID.path("table_md", table="fractions"),
+        metrics=GRID.metrics([GRID.pool_test_set] if GRID.pool_test_set else None),
+        code=code("reproduction"),
     output:
         "docs/reproduction.md",
     params:

@@ -1,20 +1,20 @@
 rule confusion_figure:
     input:
-        metrics="results/s{seed}/eval/{model}/{test_set}.json",
-        code=library("plots"),
+        metrics=GRID.pattern("metrics"),
+        code=code("confusion_figure"),
     output:
         png=report(
-            "results/s{seed}/figures/confusion/{model}/{test_set}.png",
+            GRID.pattern("confusion_png"),
             caption="../report/confusion.rst",
             category="Confusion matrices",
             subcategory="{model}",
             labels={"model": "{model}", "test set": "{test_set}", "seed": "{seed}"},
         ),
-        csv="results/s{seed}/figures/confusion/{model}/{test_set}.csv",
+        csv=GRID.pattern("confusion_csv"),
     log:
-        "results/logs/s{seed}/figures/confusion/{model}/{test_set}.log",
+        GRID.log("confusion_png"),
     benchmark:
-        "results/benchmarks/s{seed}/figures/confusion/{model}/{test_set}.tsv"
+        GRID.benchmark("confusion_png")
     conda:
         "../environment.yml"
     script:
@@ -23,19 +23,19 @@ rule confusion_figure:
 
 rule training_curve:
     input:
-        history="results/s{seed}/models/{model}.csv",
-        code=library("plots"),
+        history=GRID.pattern("history"),
+        code=code("training_curve"),
     output:
         report(
-            "results/s{seed}/figures/training/{model}.png",
+            GRID.pattern("training_curve"),
             caption="../report/training.rst",
             category="Training curves",
             labels={"model": "{model}", "seed": "{seed}"},
         ),
     log:
-        "results/logs/s{seed}/figures/training/{model}.log",
+        GRID.log("training_curve"),
     benchmark:
-        "results/benchmarks/s{seed}/figures/training/{model}.tsv"
+        GRID.benchmark("training_curve")
     conda:
         "../environment.yml"
     script:
@@ -44,21 +44,21 @@ rule training_curve:
 
 rule sample_grid:
     input:
-        data="results/s{seed}/datasets/{dataset}.h5",
-        code=library("plots", "pairs", "storage"),
+        data=GRID.pattern("dataset"),
+        code=code("sample_grid"),
     output:
         report(
-            "results/s{seed}/figures/samples/{dataset}.png",
+            GRID.pattern("samples"),
             caption="../report/samples.rst",
             category="Datasets",
             labels={"dataset": "{dataset}", "seed": "{seed}"},
         ),
     wildcard_constraints:
-        dataset="biased|test/[^/]+|paired/[^/]+",
+        dataset=one_of(GRID.datasets),
     log:
-        "results/logs/s{seed}/figures/samples/{dataset}.log",
+        GRID.log("samples"),
     benchmark:
-        "results/benchmarks/s{seed}/figures/samples/{dataset}.tsv"
+        GRID.benchmark("samples")
     conda:
         "../environment.yml"
     script:

@@ -1,10 +1,10 @@
 rule train_base:
     input:
-        data="results/s{seed}/datasets/biased.h5",
-        code=library("model_stages", "training", "models", "storage"),
+        data=GRID.pattern("biased"),
+        code=code("train_base"),
     output:
-        model="results/s{seed}/models/base.pt",
-        history="results/s{seed}/models/base.csv",
+        model=GRID.pattern("model", model=BASE_MODEL),
+        history=GRID.pattern("history", model=BASE_MODEL),
     params:
         train=config["train"],
         device=config["device"],
@@ -14,9 +14,9 @@ rule train_base:
         mem_mb=3000,
         runtime=240,
     log:
-        "results/logs/s{seed}/models/base.log",
+        GRID.log("model", model=BASE_MODEL),
     benchmark:
-        "results/benchmarks/s{seed}/models/base.tsv"
+        GRID.benchmark("model", model=BASE_MODEL)
     conda:
         "../environment.yml"
     script:
@@ -25,12 +25,12 @@ rule train_base:
 
 rule paired_train:
     input:
-        base="results/s{seed}/models/base.pt",
-        data="results/s{seed}/datasets/paired/{augment}-f{fraction}.h5",
-        code=library("model_stages", "paired_training", "training", "models", "pairs", "storage"),
+        base=GRID.pattern("model", model=BASE_MODEL),
+        data=GRID.pattern("paired_set"),
+        code=code("paired_train"),
     output:
-        model="results/s{seed}/models/paired-{augment}-f{fraction}.pt",
-        history="results/s{seed}/models/paired-{augment}-f{fraction}.csv",
+        model=GRID.pattern("model", model="paired-{paired}"),
+        history=GRID.pattern("history", model="paired-{paired}"),
     params:
         paired=paired_train_params(),
         device=config["device"],
@@ -40,9 +40,9 @@ rule paired_train:
         mem_mb=4000,
         runtime=240,
     log:
-        "results/logs/s{seed}/models/paired-{augment}-f{fraction}.log",
+        GRID.log("model", model="paired-{paired}"),
     benchmark:
-        "results/benchmarks/s{seed}/models/paired-{augment}-f{fraction}.tsv"
+        GRID.benchmark("model", model="paired-{paired}")
     conda:
         "../environment.yml"
     script:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bgbias.logs import log_to
-from bgbias.stages import fetch
+from bgbias.mnist import fetch
 
 with log_to(snakemake.log[0]):
     fetch(Path(snakemake.output[0]).parent, snakemake.params.mirror, snakemake.params.md5)

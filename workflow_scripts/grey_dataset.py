@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
+from bgbias.adversarial.grey import build_grey
 from bgbias.logs import log_to
-from bgbias.stages import build_grey
 
 with log_to(snakemake.log[0]):
     build_grey(
         snakemake.output[0],
-        Path(snakemake.input.mnist[0]).parent,
-        snakemake.params.data,
-        int(snakemake.wildcards.seed),
+        raw_dir=Path(snakemake.input.mnist[0]).parent,
+        dataset_config=snakemake.params.data,
+        seed=int(snakemake.wildcards.seed),
     )

@@ -1,7 +1,7 @@
-"""results/all: the list of every output of the run."""
+"""The manifest of a run: every output, one per line with its size."""
 
 from bgbias.logs import log_to
-from bgbias.stages import write_manifest
+from bgbias.storage import write_manifest
 
 with log_to(snakemake.log[0]):
-    write_manifest(snakemake.output[0], snakemake.input)
+    write_manifest(snakemake.output[0], snakemake.input.targets)

@@ -2,18 +2,19 @@
 
 from pathlib import Path
 
+from bgbias.colour.pairs import build_paired
 from bgbias.logs import log_to
-from bgbias.stages import build_paired
 
 with log_to(snakemake.log[0]):
+    params = snakemake.params
     build_paired(
         snakemake.output[0],
-        snakemake.input.biased,
-        Path(snakemake.input.mnist[0]).parent,
-        snakemake.params.data,
-        snakemake.params.mode,
-        snakemake.params.fraction,
-        snakemake.params.copies,
-        int(snakemake.wildcards.seed),
-        snakemake.threads,
+        biased=snakemake.input.biased,
+        raw_dir=Path(snakemake.input.mnist[0]).parent,
+        dataset_config=params.data,
+        mode=params.mode,
+        fraction=params.fraction,
+        copies=params.copies,
+        seed=int(snakemake.wildcards.seed),
+        threads=snakemake.threads,
     )

@@ -1,16 +1,16 @@
 """Paired fine-tuning of the base model on one paired dataset."""
 
+from bgbias.colour.paired_training import paired_train
 from bgbias.logs import log_to
-from bgbias.model_stages import paired_train
 
 with log_to(snakemake.log[0]):
     paired_train(
         snakemake.input.base,
         snakemake.input.data,
-        snakemake.output.model,
-        snakemake.output.history,
-        snakemake.params.paired,
-        snakemake.params.device,
-        int(snakemake.wildcards.seed),
-        snakemake.threads,
+        model=snakemake.output.model,
+        history=snakemake.output.history,
+        paired_config=snakemake.params.paired,
+        device=snakemake.params.device,
+        seed=int(snakemake.wildcards.seed),
+        threads=snakemake.threads,
     )

@@ -1,7 +1,7 @@
 """Training curve of one model."""
 
+from bgbias.figures import plot_training
 from bgbias.logs import log_to
-from bgbias.stages import plot_training
 
 with log_to(snakemake.log[0]):
     wildcards = snakemake.wildcards

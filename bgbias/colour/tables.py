@@ -1,4 +1,7 @@
-"""Result tables: models x test sets, models x colours, the augmentation-fraction experiment."""
+"""Result tables: models x test sets, models x colours, the augmentation-fraction experiment.
+
+Stages: `accuracy_tables`, `per_colour_tables` and `fraction_tables` (CSV, Markdown and a figure each).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from bgbias.colour.plots import fraction_figure
+from bgbias.figures import save_figure, table_heatmap
+from bgbias.storage import write_csv_markdown
 
 PAIRED_MODEL = re.compile(r"^paired-(?P<augment>.+)-f(?P<fraction>[0-9.e+-]+)$")
 
@@ -96,3 +103,39 @@ def to_csv_with_std(mean: pd.DataFrame, std: pd.DataFrame) -> pd.DataFrame:
     if not np.nan_to_num(std.to_numpy(dtype=float)).any():
         return mean
     return pd.concat([mean, std.add_suffix("_std")], axis=1)
+
+
+def write_table(mean: pd.DataFrame, std: pd.DataFrame, *, csv: Path, md: Path) -> None:
+    """A table as CSV (with std columns for several seeds) and Markdown (mean ± std)."""
+    write_csv_markdown(to_csv_with_std(mean, std), to_markdown(mean, std), csv=csv, md=md, index=True)
+
+
+def accuracy_tables(metrics: list[str], test_sets: list[str], *, csv: Path, md: Path, png: Path) -> None:
+    """Stage: models x test sets accuracy table and heatmap."""
+    mean, std = accuracy_table(load_metrics(metrics), test_sets)
+    write_table(mean, std, csv=csv, md=md)
+    save_figure(table_heatmap(mean, "accuracy: models x test sets"), Path(png))
+
+
+def per_colour_tables(
+    metrics: list[str],
+    *,
+    color_pool: list,
+    pool_test_set: str | None,
+    colour_tests: list[str],
+    csv: Path,
+    md: Path,
+    png: Path,
+) -> None:
+    """Stage: models x background colours accuracy table and heatmap."""
+    mean, std = per_colour_table(load_metrics(metrics), color_pool, pool_test_set, colour_tests)
+    write_table(mean, std, csv=csv, md=md)
+    save_figure(table_heatmap(mean, "accuracy per background colour"), Path(png))
+
+
+def fraction_tables(metrics: list[str], test_sets: list[str], *, csv: Path, md: Path, png: Path) -> None:
+    """Stage: accuracy versus augment fraction for each augment mode, as table and figure."""
+    mean, _ = accuracy_table(load_metrics(metrics), test_sets)
+    fractions = fraction_table(mean)
+    write_csv_markdown(fractions, fractions.to_markdown(index=False, floatfmt=".3f") + "\n", csv=csv, md=md)
+    save_figure(fraction_figure(fractions, [t for t in test_sets if t in fractions.columns]), Path(png))

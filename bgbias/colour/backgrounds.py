@@ -18,18 +18,13 @@ backgrounds with the `crossover_source` mode (default `pool`) and uses those.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
 
-DEFAULT_POOL = np.array(
-    [
-        [255, 0, 0], [0, 255, 0], [0, 0, 255], [225, 225, 0], [225, 0, 225],
-        [0, 255, 255], [255, 0, 195], [195, 0, 255], [195, 195, 195], [255, 195, 0],
-    ],
-    dtype=np.uint8,
-)
+from bgbias.storage import MODE_DTYPE
+
 NAMED_SOLIDS = {
     "black": (0, 0, 0),
     "1": (225, 0, 0), "2": (0, 225, 0), "3": (0, 0, 225),
@@ -40,7 +35,6 @@ NAMED_SOLIDS = {
     "half_123": (128, 128, 128),
 }
 NOT_ONE_COLOUR = -1
-MODE_DTYPE = "S32"
 SIZE = 28
 RANDOM_MAX = 224  # random colours stay at or below this per channel, so never white
 STRIP_PERIOD, STRIP_A_ROWS = 5, 2  # strips: rows with row % 5 < 2 get colour A, the others B
@@ -48,13 +42,6 @@ NOISE_CENTRE = 128
 NOISE_HALF_WIDTH = {"noise_weak": 32, "noise_minor": 10}
 GAUSSIAN_LEVELS = 1 << 16
 MIXTURE = ("pool", "random_pure", "strips", "noise")
-DEFAULT_OPTIONS = {
-    "gaussian_std": 64.0,
-    "salt_pepper_fraction": 0.1,
-    "salt_pepper_block": 2,
-    "salt_pepper_base": "pool",
-    "crossover_source": "pool",
-}
 
 
 @dataclass(frozen=True)
@@ -69,15 +56,16 @@ class Donors:
 
 @dataclass(frozen=True)
 class ModeContext:
-    """What a mode may need besides the mask: the colour pool, mode options and crossover donors."""
+    """What a mode may need besides the mask: the colour pool (10, 3) uint8, the mode options (the
+    config's validated `modes` block) and, for `crossover`, donors (None: paint its own)."""
 
-    pool: np.ndarray = field(default_factory=lambda: DEFAULT_POOL.copy())
-    options: dict = field(default_factory=dict)
+    pool: np.ndarray
+    options: dict
     donors: Optional[Donors] = None
 
     def option(self, name: str):
-        """The value of mode option `name` (its default when the config does not set it)."""
-        return self.options.get(name, DEFAULT_OPTIONS[name])
+        """The value of mode option `name`."""
+        return self.options[name]
 
 
 @dataclass(frozen=True)

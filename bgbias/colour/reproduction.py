@@ -36,7 +36,7 @@ def setup_name(config: dict) -> str:
 
 
 def write_reproduction(
-    output: Path, config: dict, accuracy_md: Path, per_colour_md: Path, fractions_md: Path, pool_metrics: list[str]
+    output: Path, *, config: dict, accuracy_md: Path, per_colour_md: Path, fractions_md: Path, pool_metrics: list[str]
 ) -> None:
     """Write the reproduction report of a run."""
     metrics = [json.loads(Path(p).read_text()) for p in pool_metrics]

@@ -44,13 +44,14 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from bgbias.backgrounds import MODE_DTYPE, Donors, canonical_mode, generate
-from bgbias.datasets import BiasSpec, ColorSpec, background_mask
-from bgbias.mnist import Split
+from bgbias.colour.backgrounds import Donors, canonical_mode, generate
+from bgbias.colour.datasets import ColorSpec, background_mask, biased_digits
+from bgbias.mnist import Split, load_split
 from bgbias.seeding import rng_for
 from bgbias.storage import (
     COMPRESSION,
-    ColoredSplit,
+    MODE_DTYPE,
+    StoredSplit,
     DatasetFileError,
     READ_ERRORS,
     atomic_path,
@@ -73,7 +74,7 @@ BATCH = 256  # augmented images whose K versions are generated at a time
 class PairedSplit:
     """A split of a paired dataset: the originals and the versions of the augmented ones."""
 
-    base: ColoredSplit
+    base: StoredSplit
     alt_index: np.ndarray  # (N,) int64, -1 = paired with itself
     alt_images: np.ndarray  # (M, K, 28, 28, 3) uint8
 
@@ -135,8 +136,8 @@ class PairSpec:
     """What a paired dataset augments: the mode, the share of the biased images, K."""
 
     augment_mode: str
-    augment_fraction: float = 1.0
-    copies: int = 10
+    augment_fraction: float
+    copies: int
 
     def __post_init__(self) -> None:
         canonical_mode(self.augment_mode)
@@ -171,9 +172,10 @@ def report_progress(split: str, done: int, total: int) -> None:
 
 def write_versions(
     group: h5py.Group,
-    base: ColoredSplit,
+    base: StoredSplit,
     masks: np.ndarray,
     rows: np.ndarray,
+    *,
     spec: PairSpec,
     rng: np.random.Generator,
     colors: ColorSpec,
@@ -205,7 +207,8 @@ def write_paired_split(
     handle: h5py.File,
     source: h5py.File,
     name: str,
-    grey: Split,
+    *,
+    mnist_train: Split,
     digits: tuple[int, ...],
     spec: PairSpec,
     colors: ColorSpec,
@@ -214,40 +217,42 @@ def write_paired_split(
 ) -> None:
     """Copy split `name` of the biased file `source` into `handle` and add the versions of its augmented images.
 
-    `grey` is the official MNIST split the images come from (their digit masks, by `source_index`).
+    `mnist_train` is the official MNIST training split the images come from (their digit masks, by
+    `source_index`).
     """
     handle.copy(source[name], name)
     base = read_split(Path(source.filename), name)
-    masks = background_mask(grey.images[base.source_index])
+    masks = background_mask(mnist_train.images[base.source_index])
     rows = augmented_rows(base.labels, digits, spec.augment_fraction, rng_for(seed, "paired", name, "augmented"))
     alt_index = np.full(len(base), -1, np.int64)
     alt_index[rows] = np.arange(len(rows))
     group = handle[name]
     group.create_dataset("alt_index", data=alt_index, **COMPRESSION)
     rng = rng_for(seed, "paired", name, spec.augment_mode)
-    write_versions(group, base, masks, rows, spec, rng, colors, threads)
+    write_versions(group, base, masks, rows, spec=spec, rng=rng, colors=colors, threads=threads)
 
 
 def make_paired_dataset(
     path: Path,
+    *,
     biased: Path,
-    grey: Split,
+    mnist_train: Split,
     spec: PairSpec,
     colors: ColorSpec,
     seed: int,
     config_slice: dict,
-    threads: int = 1,
+    threads: int,
 ) -> None:
     """The paired dataset of the biased dataset file `biased` (train and dev), written atomically to `path`.
 
-    `grey` is the official MNIST training split; the biased digits are those of the file's `bias` config.
+    `mnist_train` is the official MNIST training split; the biased digits are those of the file's `bias` config.
     """
     with open_dataset(biased) as source:
         recorded = json.loads(source.attrs["config"])
         if "bias" not in recorded:
             raise DatasetFileError(f"{biased} records no `bias` config: it is not a biased dataset file")
         bias = recorded["bias"]
-        digits = BiasSpec(mode=bias["mode"], biased_digits=tuple(bias["biased_digits"])).digits()
+        digits = biased_digits(bias["mode"], bias["biased_digits"])
         paired = {"augment_mode": spec.augment_mode, "augment_fraction": spec.augment_fraction, "copies": spec.copies}
         with atomic_path(path) as partial:
             with create_file(partial) as handle:
@@ -257,4 +262,33 @@ def make_paired_dataset(
                 for name in PAIRED_SPLITS:
                     if name not in source:
                         raise DatasetFileError(f"{biased} has no split {name!r}; it holds {sorted(source)}")
-                    write_paired_split(handle, source, name, grey, digits, spec, colors, seed, threads)
+                    write_paired_split(
+                        handle, source, name, mnist_train=mnist_train, digits=digits, spec=spec, colors=colors,
+                        seed=seed, threads=threads,
+                    )
+
+
+def build_paired(
+    output: Path,
+    *,
+    biased: Path,
+    raw_dir: Path,
+    dataset_config: dict,
+    mode: str,
+    fraction: float,
+    copies: int,
+    seed: int,
+    threads: int = 1,
+) -> None:
+    """Stage: the paired dataset of a biased dataset: `copies` versions of `fraction` of the biased images, on `mode`."""
+    make_paired_dataset(
+        Path(output),
+        biased=Path(biased),
+        mnist_train=load_split(Path(raw_dir), "train", dataset_config["mnist"]["train_size"]),
+        spec=PairSpec(mode, fraction, copies),
+        colors=ColorSpec.of(dataset_config),
+        seed=seed,
+        config_slice=dataset_config,
+        threads=threads,
+    )
+    log.info("wrote %s", output)

@@ -1,70 +1,70 @@
-"""Coloured datasets: paint MNIST digits over generated backgrounds and store them as HDF5."""
+"""Coloured datasets: paint MNIST digits over generated backgrounds and store them as HDF5.
+
+Stages: `build_biased` (the biased train/dev set) and `build_test` (one test set per mode).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import numpy as np
 
-from bgbias.backgrounds import (
-    DEFAULT_POOL,
-    MODE_DTYPE,
-    ModeContext,
-    canonical_mode,
-    fill_colors,
-    generate,
-    set_pixels,
-)
-from bgbias.mnist import Split, load_split, train_dev_split
+from bgbias.colour.backgrounds import ModeContext, canonical_mode, fill_colors, generate, set_pixels
+from bgbias.mnist import MnistSpec, Split
 from bgbias.seeding import rng_for
-from bgbias.storage import ColoredSplit, atomic_path, create_file, write_attributes, write_split
+from bgbias.storage import MODE_DTYPE, StoredSplit, atomic_path, create_file, write_attributes, write_split
 
-WHITE = (255, 255, 255)
+log = logging.getLogger("bgbias")
 BIASED_MODE = "biased"
 CHUNK = 4096  # images coloured at a time
 
 
+def biased_digits(bias_mode: str, listed: Iterable[int]) -> tuple[int, ...]:
+    """The digits that carry their pool colour under `bias_mode` (none, partial: `listed`, all)."""
+    return {"none": (), "partial": tuple(listed), "all": tuple(range(10))}[bias_mode]
+
+
 @dataclass(frozen=True)
 class BiasSpec:
-    """Which digits carry their pool colour in train/dev, and how strictly."""
+    """Which digits carry their pool colour in train/dev, and how strictly (the config's `bias` block)."""
 
-    mode: str = "partial"
-    biased_digits: tuple[int, ...] = (5, 6, 7, 8, 9)
-    unbiased_mode: str = "pool"
-    correlation: float = 1.0
+    mode: str
+    biased_digits: tuple[int, ...]
+    unbiased_mode: str
+    correlation: float
+
+    @classmethod
+    def of(cls, bias_config: dict) -> "BiasSpec":
+        return cls(
+            bias_config["mode"], tuple(bias_config["biased_digits"]), bias_config["unbiased_mode"],
+            bias_config["correlation"],
+        )
 
     def digits(self) -> tuple[int, ...]:
-        return {"none": (), "partial": tuple(self.biased_digits), "all": tuple(range(10))}[self.mode]
+        return biased_digits(self.mode, self.biased_digits)
 
 
 @dataclass(frozen=True)
 class ColorSpec:
-    """The colours of a dataset: pool, foreground and mode options."""
+    """The colours of a dataset: pool, foreground and mode options (from the config's dataset slice)."""
 
-    pool: np.ndarray = field(default_factory=lambda: DEFAULT_POOL.copy())
-    foreground: tuple[int, int, int] = WHITE
-    options: dict = field(default_factory=dict)
+    pool: np.ndarray
+    foreground: tuple[int, int, int]
+    options: dict
+
+    @classmethod
+    def of(cls, dataset_config: dict) -> "ColorSpec":
+        """The colours of a validated dataset config slice (`color_pool`, `foreground`, `modes`)."""
+        return cls(
+            np.asarray(dataset_config["color_pool"], np.uint8), tuple(dataset_config["foreground"]),
+            dict(dataset_config["modes"]),
+        )
 
     def context(self) -> ModeContext:
         return ModeContext(pool=np.asarray(self.pool, np.uint8), options=dict(self.options))
-
-
-@dataclass(frozen=True)
-class MnistSpec:
-    """Where the raw MNIST files are and how the splits are cut."""
-
-    raw_dir: Path
-    dev_size: int = 10000
-    train_size: int | None = None
-    test_size: int | None = None
-
-    def train_dev(self, seed: int) -> tuple[Split, Split]:
-        return train_dev_split(load_split(self.raw_dir, "train", self.train_size), self.dev_size, seed)
-
-    def test(self) -> Split:
-        return load_split(self.raw_dir, "test", self.test_size)
 
 
 def background_mask(digits: np.ndarray) -> np.ndarray:
@@ -79,10 +79,10 @@ def paint(digits: np.ndarray, layer: np.ndarray, foreground: tuple[int, int, int
     return layer
 
 
-def empty_split(split: Split) -> ColoredSplit:
+def empty_split(split: Split) -> StoredSplit:
     """A coloured split with the labels and sources of `split` and unfilled images, colours and modes."""
     count = len(split)
-    return ColoredSplit(
+    return StoredSplit(
         np.empty((count, 28, 28, 3), np.uint8),
         split.labels,
         split.source_index,
@@ -92,7 +92,7 @@ def empty_split(split: Split) -> ColoredSplit:
 
 
 def color_rows(
-    colored: ColoredSplit, rows: np.ndarray, split: Split, mode: str, rng: np.random.Generator, colors: ColorSpec
+    colored: StoredSplit, rows: np.ndarray, split: Split, mode: str, rng: np.random.Generator, colors: ColorSpec
 ) -> None:
     """Fill `rows` of `colored` with those images of `split` on backgrounds of `mode`, CHUNK images at a time
     (bounding the memory of any mode; `crossover` without donors takes its backgrounds from the same chunk)."""
@@ -105,14 +105,14 @@ def color_rows(
         colored.bg_mode[chunk] = mode.encode() if background.modes is None else background.modes
 
 
-def colored_split(split: Split, mode: str, rng: np.random.Generator, colors: ColorSpec) -> ColoredSplit:
+def colored_split(split: Split, mode: str, rng: np.random.Generator, colors: ColorSpec) -> StoredSplit:
     """Every image of `split` on a background of `mode`."""
     colored = empty_split(split)
     color_rows(colored, np.arange(len(split)), split, mode, rng, colors)
     return colored
 
 
-def biased_split(split: Split, bias: BiasSpec, rng: np.random.Generator, colors: ColorSpec) -> ColoredSplit:
+def biased_split(split: Split, bias: BiasSpec, rng: np.random.Generator, colors: ColorSpec) -> StoredSplit:
     """Biased digits get their pool colour (with probability `correlation`, else one of the other pool
     colours, uniformly), the others backgrounds of `unbiased_mode`."""
     pool = np.asarray(colors.pool, np.uint8)
@@ -135,10 +135,11 @@ def biased_split(split: Split, bias: BiasSpec, rng: np.random.Generator, colors:
 
 def write_dataset(
     path: Path,
-    splits: Mapping[str, ColoredSplit] | Iterable[tuple[str, ColoredSplit]],
+    splits: Mapping[str, StoredSplit] | Iterable[tuple[str, StoredSplit]],
+    *,
     config_slice: dict,
     seed: int,
-    threads: int = 1,
+    threads: int,
 ) -> None:
     """Write `splits` (a mapping, or (name, split) pairs built one at a time) to the HDF5 file `path`
     atomically, with the config slice and seed as attributes, compressing in `threads` threads."""
@@ -150,7 +151,7 @@ def write_dataset(
 
 
 def make_biased_dataset(
-    path: Path, mnist: MnistSpec, bias: BiasSpec, colors: ColorSpec, seed: int, config_slice: dict, threads: int = 1
+    path: Path, *, mnist: MnistSpec, bias: BiasSpec, colors: ColorSpec, seed: int, config_slice: dict, threads: int
 ) -> None:
     """The biased training set: `train` and `dev` groups of the official training split."""
     canonical_mode(bias.unbiased_mode)
@@ -159,13 +160,34 @@ def make_biased_dataset(
         (name, biased_split(split, bias, rng_for(seed, "biased", name), colors))
         for name, split in (("train", train), ("dev", dev))
     )
-    write_dataset(path, splits, config_slice, seed, threads)
+    write_dataset(path, splits, config_slice=config_slice, seed=seed, threads=threads)
 
 
 def make_test_dataset(
-    path: Path, mnist: MnistSpec, mode: str, colors: ColorSpec, seed: int, config_slice: dict, threads: int = 1
+    path: Path, *, mnist: MnistSpec, mode: str, colors: ColorSpec, seed: int, config_slice: dict, threads: int
 ) -> None:
     """A test set: every image of the official test split on a background of `mode`."""
     canonical_mode(mode)
     split = colored_split(mnist.test(), mode, rng_for(seed, "test", mode), colors)
-    write_dataset(path, {"test": split}, config_slice, seed, threads)
+    write_dataset(path, {"test": split}, config_slice=config_slice, seed=seed, threads=threads)
+
+
+def build_biased(
+    output: Path, *, raw_dir: Path, dataset_config: dict, bias_config: dict, seed: int, threads: int = 1
+) -> None:
+    """Stage: the biased train/dev dataset of the bias config."""
+    make_biased_dataset(
+        Path(output), mnist=MnistSpec.of(raw_dir, dataset_config["mnist"]), bias=BiasSpec.of(bias_config),
+        colors=ColorSpec.of(dataset_config), seed=seed, config_slice={**dataset_config, "bias": bias_config},
+        threads=threads,
+    )
+    log.info("wrote %s", output)
+
+
+def build_test(output: Path, *, raw_dir: Path, dataset_config: dict, mode: str, seed: int, threads: int = 1) -> None:
+    """Stage: a test set on backgrounds of `mode`."""
+    make_test_dataset(
+        Path(output), mnist=MnistSpec.of(raw_dir, dataset_config["mnist"]), mode=mode,
+        colors=ColorSpec.of(dataset_config), seed=seed, config_slice={**dataset_config, "mode": mode}, threads=threads,
+    )
+    log.info("wrote %s", output)

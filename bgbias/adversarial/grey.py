@@ -1,4 +1,5 @@
-"""Standard grey MNIST as an HDF5 dataset: what the grey LeNet of the adversarial experiments learns.
+"""Standard grey MNIST as an HDF5 dataset: what the grey LeNet of the adversarial experiments learns. Stage:
+`build_grey`.
 
 The file follows the HDF5 contract of the coloured datasets as far as it applies to grey
 images: groups `train` and `dev` (the official training split, cut by the same seeded
@@ -11,32 +12,34 @@ hold the config slice, the seed and the bgbias version.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from bgbias.backgrounds import MODE_DTYPE
-from bgbias.datasets import MnistSpec
-from bgbias.mnist import Split
+from bgbias.mnist import MnistSpec, Split
 from bgbias.storage import (
     COMPRESSION,
     IMAGE_CHUNK,
-    ColoredSplit,
+    MODE_DTYPE,
     DatasetFileError,
+    StoredSplit,
     atomic_path,
     create_file,
     read_fields,
     write_attributes,
 )
 
+log = logging.getLogger("bgbias")
+
 GREY_MODE = "grey"
 
 
-def grey_split(split: Split) -> ColoredSplit:
+def grey_split(split: Split) -> StoredSplit:
     """The grey digits of `split` with the contract's background fields (black, mode `grey`)."""
     count = len(split)
-    return ColoredSplit(
+    return StoredSplit(
         split.images,
         split.labels,
         split.source_index,
@@ -53,7 +56,7 @@ def write_group(handle: h5py.File, name: str, fields: dict[str, np.ndarray]) -> 
         group.create_dataset(field, data=values, chunks=chunks, **COMPRESSION)
 
 
-def split_fields(split: ColoredSplit) -> dict[str, np.ndarray]:
+def split_fields(split: StoredSplit) -> dict[str, np.ndarray]:
     """The contract's five fields of `split`, by name."""
     return {
         "images": split.images,
@@ -64,7 +67,7 @@ def split_fields(split: ColoredSplit) -> dict[str, np.ndarray]:
     }
 
 
-def make_grey_dataset(path: Path, mnist: MnistSpec, seed: int, config_slice: dict) -> None:
+def make_grey_dataset(path: Path, *, mnist: MnistSpec, seed: int, config_slice: dict) -> None:
     """Grey MNIST with `train`, `dev` (seeded split of the official training images) and `test` groups."""
     train, dev = mnist.train_dev(seed)
     with atomic_path(Path(path)) as partial:
@@ -74,7 +77,7 @@ def make_grey_dataset(path: Path, mnist: MnistSpec, seed: int, config_slice: dic
                 write_group(handle, name, split_fields(grey_split(split)))
 
 
-def read_grey_split(path: Path, name: str) -> ColoredSplit:
+def read_grey_split(path: Path, name: str) -> StoredSplit:
     """Split `name` of a grey dataset or an adversarial set: the five layout fields, with `images`
     (N, 28, 28) uint8 (grey) or float32 in [0, 1] (adversarial) checked."""
     path = Path(path)
@@ -86,3 +89,11 @@ def read_grey_split(path: Path, name: str) -> ColoredSplit:
             f"expected shape {(count, 28, 28)} of uint8 or float32 (a grey dataset or an adversarial set)"
         )
     return split
+
+
+def build_grey(output: Path, *, raw_dir: Path, dataset_config: dict, seed: int) -> None:
+    """Stage: grey MNIST (train/dev split as for the coloured data, official test split)."""
+    make_grey_dataset(
+        Path(output), mnist=MnistSpec.of(raw_dir, dataset_config["mnist"]), seed=seed, config_slice=dataset_config
+    )
+    log.info("wrote %s", output)

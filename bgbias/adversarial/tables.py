@@ -1,27 +1,55 @@
-"""Tables and figure of the adversarial experiments: the forgetting table, the attack table, and
-clean accuracy before and after adversarial fine-tuning (no torch: table jobs start fast)."""
+"""Tables of the adversarial experiments: the forgetting table and the attack table (no torch: table jobs start
+fast). Stages: `forgetting_tables` and `attack_tables`."""
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from bgbias.adversarial.attacks import ATTACKS, Attack, set_attack
+from bgbias.grid import CLEAN, GREY_MODEL
+from bgbias.storage import SPLITS, open_dataset, write_csv_markdown
 
-from bgbias.adversarial import CLEAN, GREY_MODEL, KINDS, Attack  # noqa: E402
-
-KIND_LABELS = {"fgsm": "FGSM epsilon", "cw": "CW-L2 constant c"}
+log = logging.getLogger("bgbias")
+SUMMARY_FIELDS = ("labels", "success", "l2", "linf", "clean_prediction")
 
 
 def attack_order(name: str) -> tuple[int, float]:
-    """Sort key: the grey model first, then FGSM, then CW, each by strength."""
+    """Sort key: the grey model first, then the attacks in registry order, each by strength."""
     if name == GREY_MODEL:
         return (-1, 0.0)
     attack = Attack.parse(name)
-    return (KINDS.index(attack.kind), attack.strength)
+    return (list(ATTACKS).index(attack.kind.name), attack.strength)
+
+
+def attack_summary(path: Path) -> pd.DataFrame:
+    """Per split of an adversarial set: size, clean accuracy, success rate, mean L2 / L-inf (all and successful)."""
+    rows = []
+    attack = set_attack(path)
+    with open_dataset(Path(path)) as handle:
+        for split in (s for s in SPLITS if s in handle):
+            f = {field: handle[split][field][()] for field in SUMMARY_FIELDS}
+            success = f["success"].astype(bool)
+            rows.append(
+                {
+                    "attack": attack.kind.name,
+                    "strength": attack.strength,
+                    "name": attack.name,
+                    "seed": int(handle.attrs["seed"]),
+                    "split": split,
+                    "n": len(success),
+                    "clean_accuracy": float((f["clean_prediction"] == f["labels"]).mean()),
+                    "success_rate": float(success.mean()),
+                    "mean_l2": float(f["l2"].mean()),
+                    "mean_linf": float(f["linf"].mean()),
+                    "mean_l2_successful": float(f["l2"][success].mean()) if success.any() else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def forgetting_table(evaluations: list[dict]) -> pd.DataFrame:
@@ -40,7 +68,7 @@ def forgetting_table(evaluations: list[dict]) -> pd.DataFrame:
             {
                 "seed": int(evaluation["seed"]),
                 "model": model,
-                "attack": attack.kind if attack else "none",
+                "attack": attack.kind.name if attack else "none",
                 "strength": attack.strength if attack else math.nan,
                 CLEAN: scores[CLEAN],
                 "own": scores.get(model, math.nan),
@@ -85,7 +113,7 @@ def attack_table(summaries: list[pd.DataFrame]) -> pd.DataFrame:
     table = pd.concat(summaries, ignore_index=True)
     split_order = {"train": 0, "dev": 1, "test": 2}
     table = table.assign(
-        _kind=table["attack"].map(KINDS.index), _split=table["split"].map(split_order)
+        _kind=table["attack"].map(list(ATTACKS).index), _split=table["split"].map(split_order)
     ).sort_values(["seed", "_kind", "strength", "_split"])
     return table.drop(columns=["_kind", "_split"]).reset_index(drop=True)
 
@@ -106,29 +134,15 @@ def attack_markdown(table: pd.DataFrame) -> str:
     return header + text.to_markdown(index=False) + "\n"
 
 
-def forgetting_figure(table: pd.DataFrame) -> plt.Figure:
-    """Per attack kind: clean accuracy before (grey model) and after fine-tuning, by attack strength,
-    beside the accuracy on the attack's own test set before and after."""
-    kinds = [k for k in KINDS if (table["attack"] == k).any()]
-    figure, axes = plt.subplots(1, max(len(kinds), 1), figsize=(5.5 * max(len(kinds), 1), 4), squeeze=False)
-    grey = table.loc[table["model"] == GREY_MODEL]
-    for axis, kind in zip(axes[0], kinds):
-        tuned = table.loc[table["attack"] == kind]
-        names = tuned.groupby("strength")["model"].first()
-        strengths = names.index.to_numpy()
-        before_own = [grey[name].mean() for name in names]
-        curves = {
-            "clean, after fine-tuning": tuned.groupby("strength")[CLEAN],
-            "own attack's test set, after": tuned.groupby("strength")["own"],
-        }
-        for label, groups in curves.items():
-            axis.errorbar(strengths, groups.mean(), yerr=groups.std().fillna(0), marker="o", capsize=3, label=label)
-        axis.axhline(grey[CLEAN].mean(), color="black", linestyle="--", label="clean, before (grey LeNet)")
-        axis.plot(strengths, before_own, color="grey", linestyle=":", marker="x", label="own attack's test set, before")
-        if kind == "cw":
-            axis.set_xscale("log")
-        axis.set(xlabel=KIND_LABELS[kind], ylabel="accuracy", ylim=(0, 1.02), title=f"fine-tuned on {kind.upper()} sets")
-        axis.legend(fontsize=8, loc="lower left")
-    figure.suptitle("Catastrophic forgetting: clean accuracy before and after adversarial fine-tuning")
-    figure.tight_layout()
-    return figure
+def forgetting_tables(evaluations: list[Path], *, csv: Path, md: Path) -> None:
+    """Stage: the forgetting table (every grey / fine-tuned model on clean and adversarial test sets), CSV and Markdown."""
+    table = forgetting_table([json.loads(Path(path).read_text()) for path in evaluations])
+    write_csv_markdown(table, forgetting_markdown(table), csv=csv, md=md)
+    log.info("forgetting table: %d rows", len(table))
+
+
+def attack_tables(sets: list[Path], *, csv: Path, md: Path) -> None:
+    """Stage: success rate and perturbation sizes of every adversarial set, per split, as CSV and Markdown."""
+    table = attack_table([attack_summary(Path(path)) for path in sets])
+    write_csv_markdown(table, attack_markdown(table), csv=csv, md=md)
+    log.info("attack table: %d rows", len(table))

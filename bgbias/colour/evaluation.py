@@ -1,25 +1,20 @@
-"""Metrics of a model on a coloured test set: accuracy per digit, per colour, confusion."""
+"""Metrics of a model on a coloured test set: accuracy per digit, per colour, confusion. Stage: `evaluate`."""
 
 from __future__ import annotations
+
+import logging
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from bgbias.models import LeNet
-from bgbias.storage import ColoredSplit
-from bgbias.training import EVAL_BATCH, image_tensor, to_unit
+from bgbias import __version__
+from bgbias.models import LeNet, load_checkpoint, predict
+from bgbias.storage import StoredSplit, read_attributes, read_split, write_json
+from bgbias.training import resolve_device
 
+log = logging.getLogger("bgbias")
 DIGITS = 10
-
-
-def predict(model: LeNet, images: np.ndarray, device: torch.device) -> np.ndarray:
-    """Predicted digits for uint8 images."""
-    model.eval().to(device)
-    tensor = image_tensor(images, device)
-    with torch.no_grad():
-        return torch.cat(
-            [model(to_unit(tensor[s : s + EVAL_BATCH])).argmax(1).cpu() for s in range(0, len(tensor), EVAL_BATCH)]
-        ).numpy()
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
@@ -63,6 +58,29 @@ def metrics(labels: np.ndarray, predictions: np.ndarray, bg_color: np.ndarray, p
     }
 
 
-def evaluate_model(model: LeNet, split: ColoredSplit, pool: np.ndarray, device: torch.device) -> dict:
+def evaluate_model(model: LeNet, split: StoredSplit, pool: np.ndarray, device: torch.device) -> dict:
     """All metrics of `model` on `split`."""
     return metrics(split.labels, predict(model, split.images, device), split.bg_color, pool)
+
+
+def evaluate(model: Path, test_set: Path, *, output: Path, color_pool: list, device: str, threads: int = 1) -> None:
+    """Stage: all metrics of a model on the test split of `test_set`, as JSON."""
+    torch.set_num_threads(threads)
+    net, meta = load_checkpoint(Path(model), in_channels=3)
+    split = read_split(test_set, "test")
+    result = evaluate_model(net, split, np.asarray(color_pool), resolve_device(device))
+    log.info("%s on %s: accuracy %.4f", model, test_set, result["accuracy"])
+    config = {"model": meta.get("config"), "test_set": read_attributes(test_set)["config"], "color_pool": color_pool}
+    write_json(
+        Path(output),
+        {
+            **result,
+            "model": str(model),
+            "model_name": Path(model).stem,
+            "test_set": str(test_set),
+            "test_set_name": Path(test_set).stem,
+            "seed": meta.get("seed"),
+            "config": config,
+            "bgbias_version": __version__,
+        },
+    )

@@ -1,8 +1,10 @@
-"""Paired fine-tuning: CE(f(x), y) + CE(f(x'), y) + reg * D(z(x), z(x'))."""
+"""Paired fine-tuning: CE(f(x), y) + CE(f(x'), y) + reg * D(z(x), z(x')). Stage: `paired_train`."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -10,10 +12,12 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from bgbias.models import LeNet
-from bgbias.pairs import PairedSplit
+from bgbias.colour.pairs import PairedSplit, read_paired_split
+from bgbias.models import EVAL_BATCH, LeNet, load_checkpoint, save_checkpoint, to_unit
 from bgbias.seeding import rng_for
-from bgbias.training import EVAL_BATCH, EpochResult, TrainSpec, fit, to_unit
+from bgbias.training import EpochResult, TrainSpec, fit, resolve_device, write_history
+
+log = logging.getLogger("bgbias")
 
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -38,27 +42,27 @@ def no_distance(z: torch.Tensor, z_pair: torch.Tensor) -> torch.Tensor:
 
 
 DISTANCES: dict[str, Distance] = {"none": no_distance, "l2": squared_l2, "l1": l1, "kl": softmax_kl}
-TARGETS = ("logits", "penultimate")
-PICKS = ("first", "random")
+Target = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, penultimate activations) -> z
+TARGETS: dict[str, Target] = {"logits": lambda logits, features: logits, "penultimate": lambda logits, features: features}
 
 
 @dataclass(frozen=True)
 class PairedSpec:
-    """Paired fine-tuning settings: the optimiser, the distance D, its target z, and which version pairs with x."""
+    """Paired fine-tuning settings: the optimiser, the distance D, its target z, and which version pairs with x
+    (a validated `paired` config block; the schema holds the allowed values)."""
 
-    train: TrainSpec = TrainSpec()
-    method: str = "l2"
-    target: str = "logits"
-    reg: float = 1.0e-4
-    pick: str | int = "random"
+    train: TrainSpec
+    method: str
+    target: str
+    reg: float
+    pick: str | int
 
-    def __post_init__(self) -> None:
-        if self.method not in DISTANCES:
-            raise ValueError(f"paired.method={self.method!r} is not allowed; allowed: {', '.join(DISTANCES)}")
-        if self.target not in TARGETS:
-            raise ValueError(f"paired.target={self.target!r} is not allowed; allowed: {', '.join(TARGETS)}")
-        if not (self.pick in PICKS or (isinstance(self.pick, int) and self.pick >= 0)):
-            raise ValueError(f"paired.pick={self.pick!r} is not allowed; allowed: first, random or an index >= 0")
+    @classmethod
+    def of(cls, paired_config: dict) -> "PairedSpec":
+        return cls(
+            TrainSpec(**paired_config["train"]), paired_config["method"], paired_config["target"],
+            paired_config["reg"], paired_config["pick"],
+        )
 
 
 def paired_loss(
@@ -66,7 +70,7 @@ def paired_loss(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The paired loss of one batch (images in [0, 1]) and the logits of x."""
     logits, features = model.forward_with_features(torch.cat([x, x_pair]))
-    z = logits if spec.target == "logits" else features
+    z = TARGETS[spec.target](logits, features)
     count = len(x)
     loss = (
         F.cross_entropy(logits[:count], y)
@@ -129,7 +133,7 @@ def paired_dev_loss(model: LeNet, dev: PairTensors, spec: PairedSpec) -> EpochRe
 
 
 def paired_fine_tune(
-    model: LeNet, train: PairedSplit, dev: PairedSplit, spec: PairedSpec, seed: int, device: torch.device
+    model: LeNet, train: PairedSplit, dev: PairedSplit, *, spec: PairedSpec, seed: int, device: torch.device
 ) -> pd.DataFrame:
     """Fine-tune `model` on (x, x') pairs; early stopping on the paired dev loss; per-epoch history."""
     model.set_dropout(spec.train.dropout)
@@ -149,5 +153,35 @@ def paired_fine_tune(
         return loss, (logits.argmax(1) == y).sum()
 
     return fit(
-        model, step, len(train), lambda: paired_dev_loss(model, dev_pairs, spec), spec.train, seed, device, start_epoch
+        model, step, len(train), lambda: paired_dev_loss(model, dev_pairs, spec),
+        spec=spec.train, seed=seed, device=device, start_epoch=start_epoch,
+    )
+
+
+def paired_train(
+    base: Path,
+    paired_dataset: Path,
+    *,
+    model: Path,
+    history: Path,
+    paired_config: dict,
+    device: str,
+    seed: int,
+    threads: int = 1,
+) -> None:
+    """Stage: fine-tune the base model on the (x, x') pairs of a paired dataset."""
+    torch.set_num_threads(threads)
+    spec = PairedSpec.of(paired_config)
+    net, meta = load_checkpoint(Path(base), in_channels=3)
+    train_split, dev_split = read_paired_split(paired_dataset, "train"), read_paired_split(paired_dataset, "dev")
+    where = resolve_device(device)
+    log.info(
+        "paired fine-tuning of %s on %s: %d pairs (%d augmented, K=%d), %s on %s",
+        base, paired_dataset, len(train_split), int((train_split.alt_index >= 0).sum()), train_split.copies, spec, where,
+    )
+    epochs = paired_fine_tune(net, train_split, dev_split, spec=spec, seed=seed, device=where)
+    write_history(Path(history), epochs)
+    save_checkpoint(
+        Path(model), net.cpu(),
+        {"config": {"paired": paired_config, "base": meta.get("config")}, "seed": seed, "data": str(paired_dataset)},
     )

@@ -1,25 +1,22 @@
-"""Figures: confusion matrices, training curves, sample grids of datasets."""
+"""Figures of the colour experiment: confusion matrices, the augment-fraction curves, sample grids of datasets.
+
+Stages: `plot_confusion` and `plot_samples`.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from bgbias.colour.pairs import read_alt_index, read_versions
+from bgbias.figures import save_figure
+from bgbias.storage import SPLITS, atomic_path, open_dataset, read_attributes, read_split
 
-from bgbias.storage import atomic_path  # noqa: E402
-
-
-def save_figure(figure: plt.Figure, path: Path) -> None:
-    """Save `figure` as PNG atomically and close it."""
-    with atomic_path(path) as partial:
-        figure.savefig(partial, format="png", dpi=120, bbox_inches="tight")
-    plt.close(figure)
+import matplotlib.pyplot as plt  # noqa: E402  (after bgbias.figures chose the Agg backend)
 
 
 def confusion_figure(confusion: np.ndarray, title: str) -> plt.Figure:
@@ -34,39 +31,6 @@ def confusion_figure(confusion: np.ndarray, title: str) -> plt.Figure:
                       color="white" if share[row, column] > 0.5 else "black")
     axes.set(xticks=range(10), yticks=range(10), xlabel="predicted digit", ylabel="true digit", title=title)
     figure.colorbar(image, ax=axes, label="share of the true digit's images")
-    return figure
-
-
-def training_figure(history: pd.DataFrame, title: str) -> plt.Figure:
-    """Train/dev loss and accuracy per epoch, the kept (best) epoch marked."""
-    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for split in ("train", "dev"):
-        loss_axes.plot(history["epoch"], history[f"{split}_loss"], marker=".", label=split)
-        accuracy_axes.plot(history["epoch"], history[f"{split}_accuracy"], marker=".", label=split)
-    best = history.loc[history["best"].astype(bool), "epoch"]
-    for axes in (loss_axes, accuracy_axes):
-        for epoch in best:
-            axes.axvline(epoch, color="grey", linestyle=":", label="kept epoch")
-        axes.set_xlabel("epoch")
-        axes.legend()
-    loss_axes.set_ylabel("cross-entropy")
-    accuracy_axes.set_ylabel("accuracy")
-    figure.suptitle(title)
-    return figure
-
-
-def table_heatmap(mean: pd.DataFrame, title: str, colorbar_label: str = "accuracy") -> plt.Figure:
-    """Heatmap of a models x columns table of accuracies, values written in the cells."""
-    values = mean.to_numpy(dtype=float)
-    figure, axes = plt.subplots(figsize=(1.0 + 0.9 * values.shape[1], 1.2 + 0.45 * values.shape[0]))
-    image = axes.imshow(values, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
-    for (row, column), value in np.ndenumerate(values):
-        if np.isfinite(value):
-            axes.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
-    axes.set_xticks(range(values.shape[1]), mean.columns, rotation=45, ha="right")
-    axes.set_yticks(range(values.shape[0]), mean.index)
-    axes.set_title(title)
-    figure.colorbar(image, ax=axes, label=colorbar_label)
     return figure
 
 
@@ -129,3 +93,66 @@ def sample_grid_figure(panels: list[SamplePanel], title: str) -> plt.Figure:
                 )
     figure.suptitle(title, fontsize=10)
     return figure
+
+
+def describe_dataset(config: dict) -> str:
+    """A one-line caption of a dataset file's recorded config slice."""
+    if "paired" in config:
+        paired = config["paired"]
+        return (
+            f"paired: {paired['copies']} versions on {paired['augment_mode']} for "
+            f"{100 * paired['augment_fraction']:g}% of the biased digits' images"
+        )
+    if "bias" in config:
+        bias = config["bias"]
+        digits = {"none": "none", "all": "all", "partial": ",".join(map(str, bias["biased_digits"]))}[bias["mode"]]
+        return (
+            f"biased digits {digits} on their pool colour (rho {bias['correlation']:g}), "
+            f"others {bias['unbiased_mode']}"
+        )
+    return f"test set on {config['mode']}"
+
+
+def plot_samples(dataset: Path, png: Path, *, per_digit: int = 4, versions: int = 6) -> None:
+    """Stage: sample grid of a dataset file: the first `per_digit` images of each digit per split, captioned with
+    their background mode; for a paired file also one augmented training image per digit with its first
+    `versions` versions."""
+    dataset = Path(dataset)
+    attributes = read_attributes(dataset)
+    with open_dataset(dataset) as handle:
+        splits = [name for name in SPLITS if name in handle]
+        paired = "alt_index" in handle.get("train", {})
+    panels = []
+    for name in splits:
+        split = read_split(dataset, name)
+        rows = [np.flatnonzero(split.labels == digit)[:per_digit] for digit in range(10)]
+        captions = [[mode.decode() for mode in split.bg_mode[r]] for r in rows]
+        panels.append(SamplePanel(name, [f"digit {d}" for d in range(10)], [split.images[r] for r in rows], captions))
+    if paired:
+        panels.append(pairs_panel(dataset, versions))
+    title = f"{dataset.parent.name}/{dataset.stem} (seed {attributes['seed']}): {describe_dataset(attributes['config'])}"
+    save_figure(sample_grid_figure(panels, title), Path(png))
+
+
+def pairs_panel(dataset: Path, versions: int) -> SamplePanel:
+    """One augmented training image per digit (where there is one) followed by its first `versions` versions."""
+    base = read_split(dataset, "train")
+    alt_index = read_alt_index(dataset, "train")
+    chosen = [np.flatnonzero((base.labels == digit) & (alt_index >= 0))[:1] for digit in range(10)]
+    shown = np.concatenate(chosen)
+    images, modes = read_versions(dataset, "train", alt_index[shown], versions)
+    return SamplePanel(
+        "train pairs: x, then versions x'",
+        [f"digit {base.labels[row]}" for row in shown],
+        [np.concatenate([base.images[[row]], images[i]]) for i, row in enumerate(shown)],
+        [[m.decode() for m in (base.bg_mode[row], *modes[i])] for i, row in enumerate(shown)],
+    )
+
+
+def plot_confusion(metrics: Path, *, png: Path, csv: Path, title: str) -> None:
+    """Stage: the confusion matrix of a metrics JSON as PNG and CSV."""
+    confusion = np.asarray(json.loads(Path(metrics).read_text())["confusion"])
+    table = pd.DataFrame(confusion, index=pd.Index(range(10), name="true"), columns=[f"pred_{d}" for d in range(10)])
+    with atomic_path(Path(csv)) as partial:
+        table.to_csv(partial)
+    save_figure(confusion_figure(confusion, title), Path(png))

@@ -1,0 +1,1 @@
+"""The adversarial experiment: grey MNIST, attacks (a registry), adversarial sets, the forgetting experiment."""

@@ -1,0 +1,1 @@
+"""The colour experiment: backgrounds, coloured and paired datasets, paired training, evaluation, tables, figures."""

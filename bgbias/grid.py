@@ -1,0 +1,177 @@
+"""Every output name of a run, from its validated config: what the rules, the plan and the CLI use.
+
+`Grid(config)` lists the seeds, test sets, paired cells, models and attacks of the grid; `PATHS`
+holds the path pattern of every kind of output, relative to the run's root folder, with
+Snakemake-style wildcards (`{seed}`, `{model}`, ...). `Grid.pattern(kind)` gives a pattern under
+the root, `Grid.path(kind, **wildcards)` one path, and `Grid.targets()` every output of the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from bgbias.adversarial.attacks import attack_names
+
+MNIST_RAW = "resources/mnist/MNIST/raw"
+BASE_MODEL = "base"  # the model trained on the biased dataset
+GREY_MODEL = "grey"  # the grey LeNet of the adversarial experiment, before fine-tuning
+CLEAN = "clean"  # the clean official test split, beside the adversarial test sets
+PAIRED_PREFIX = "paired-"  # paired model names: paired-<paired cell>
+
+PATHS = {
+    "biased": "s{seed}/datasets/biased.h5",
+    "test_set": "s{seed}/datasets/test/{test_set}.h5",
+    "paired_set": "s{seed}/datasets/paired/{paired}.h5",
+    "model": "s{seed}/models/{model}.pt",
+    "history": "s{seed}/models/{model}.csv",
+    "metrics": "s{seed}/eval/{model}/{test_set}.json",
+    "confusion_png": "s{seed}/figures/confusion/{model}/{test_set}.png",
+    "confusion_csv": "s{seed}/figures/confusion/{model}/{test_set}.csv",
+    "training_curve": "s{seed}/figures/training/{model}.png",
+    "samples": "s{seed}/figures/samples/{dataset}.png",
+    "dataset": "s{seed}/datasets/{dataset}.h5",
+    "grey": "s{seed}/adversarial/datasets/grey.h5",
+    "grey_model": "s{seed}/adversarial/models/{model}.pt",
+    "grey_history": "s{seed}/adversarial/models/{model}.csv",
+    "adversarial_set": "s{seed}/adversarial/sets/{attack}.h5",
+    "adversarial_metrics": "s{seed}/adversarial/eval/{model}.json",
+    "table_csv": "tables/{table}.csv",
+    "table_md": "tables/{table}.md",
+    "figure": "figures/{figure}.png",
+    "manifest": "all",
+}
+COLOUR_TABLES = ("accuracy", "per_colour", "fractions")  # each with a figure of the same name
+ADVERSARIAL_TABLES = ("forgetting", "attacks")
+
+
+def fill(pattern: str, values: dict[str, str]) -> str:
+    """`pattern` with the wildcards named in `values` replaced by them, the others left as they are."""
+    for name, value in values.items():
+        pattern = pattern.replace(f"{{{name}}}", value)
+    return pattern
+
+
+def slug(mode: str) -> str:
+    """A file-name-safe form of a mode name (solid:1,2,3 -> solid-1_2_3)."""
+    return mode.replace(":", "-").replace(",", "_")
+
+
+def fraction_tag(fraction: float) -> str:
+    """An augment fraction as it appears in file names (1.0 -> 1, 0.25 -> 0.25)."""
+    return f"{fraction:g}"
+
+
+@dataclass(frozen=True)
+class PairedCell:
+    """One paired dataset of the grid and the model fine-tuned on it."""
+
+    name: str  # <augment>-f<fraction>, e.g. pool-f1
+    augment_mode: str
+    fraction: float
+
+    @property
+    def model(self) -> str:
+        return PAIRED_PREFIX + self.name
+
+
+class Grid:
+    """The outputs of a run of a validated `config`, under the folder `root`."""
+
+    def __init__(self, config: dict, root: str = "results") -> None:
+        self.config = config
+        self.root = root
+
+    @cached_property
+    def seeds(self) -> list[int]:
+        return list(self.config.get("seeds") or [self.config["seed"]])
+
+    @cached_property
+    def test_sets(self) -> dict[str, str]:
+        """Test-set name -> background mode, for every test mode and single-colour test."""
+        return {slug(mode): mode for mode in [*self.config["test_modes"], *self.config["colour_tests"]]}
+
+    @cached_property
+    def colour_tests(self) -> list[str]:
+        return [slug(mode) for mode in self.config["colour_tests"]]
+
+    @cached_property
+    def pool_test_set(self) -> str | None:
+        """The test set whose backgrounds are pool colours (for the per-colour table), if the grid has one."""
+        return "pool" if "pool" in self.test_sets else None
+
+    @cached_property
+    def paired(self) -> dict[str, PairedCell]:
+        """Paired-cell name -> cell, for every augment mode x augment fraction."""
+        paired = self.config["paired"]
+        cells = [
+            PairedCell(f"{slug(mode)}-f{fraction_tag(fraction)}", mode, fraction)
+            for mode in paired["augment_modes"]
+            for fraction in paired["augment_fractions"]
+        ]
+        named = {cell.name: cell for cell in cells}
+        if len(named) < len(cells):
+            raise ValueError(
+                f"paired.augment_fractions {paired['augment_fractions']} has values equal to 6 significant digits"
+            )
+        return named
+
+    @cached_property
+    def models(self) -> list[str]:
+        return [BASE_MODEL, *(cell.model for cell in self.paired.values())]
+
+    @cached_property
+    def datasets(self) -> list[str]:
+        """Every coloured dataset, as the `{dataset}` of `PATHS["dataset"]`."""
+        return ["biased", *(f"test/{name}" for name in self.test_sets), *(f"paired/{name}" for name in self.paired)]
+
+    @cached_property
+    def attacks(self) -> list[str]:
+        return attack_names(self.config["adversarial"])
+
+    @cached_property
+    def adversarial_models(self) -> list[str]:
+        return [GREY_MODEL, *self.attacks]
+
+    def pattern(self, kind: str, **fixed: str) -> str:
+        """The path pattern of an output kind under the root; the `fixed` wildcards filled in, the others left."""
+        return fill(f"{self.root}/{PATHS[kind]}", fixed)
+
+    def log(self, kind: str, **fixed: str) -> str:
+        """The log file pattern of the job that writes an output kind."""
+        return fill(f"{self.root}/logs/{PATHS[kind].rsplit('.', 1)[0]}.log", fixed)
+
+    def benchmark(self, kind: str, **fixed: str) -> str:
+        """The Snakemake benchmark file pattern of the job that writes an output kind."""
+        return fill(f"{self.root}/benchmarks/{PATHS[kind].rsplit('.', 1)[0]}.tsv", fixed)
+
+    def path(self, kind: str, **wildcards) -> str:
+        return self.pattern(kind).format(**wildcards)
+
+    def paths(self, kind: str, **lists) -> list[str]:
+        """`path(kind, ...)` for every combination of the `lists` of wildcard values, in order."""
+        combinations: list[dict] = [{}]
+        for name, values in lists.items():
+            combinations = [{**done, name: value} for done in combinations for value in values]
+        return [self.path(kind, **values) for values in combinations]
+
+    def metrics(self, test_sets: list[str] | None = None) -> list[str]:
+        """Metrics JSONs of every (seed, model, test set), or only of `test_sets`."""
+        return self.paths("metrics", seed=self.seeds, model=self.models, test_set=test_sets or list(self.test_sets))
+
+    def adversarial_targets(self) -> list[str]:
+        tables = [self.path(kind, table=t) for t in ADVERSARIAL_TABLES for kind in ("table_csv", "table_md")]
+        return [*tables, self.path("figure", figure="forgetting")]
+
+    def targets(self) -> list[str]:
+        """Every output of the run that `all` lists (the rest follows from them)."""
+        seeds, models, test_sets = self.seeds, self.models, list(self.test_sets)
+        return [
+            *(self.path("table_md", table=table) for table in COLOUR_TABLES),
+            "docs/reproduction.md",
+            *self.adversarial_targets(),
+            *self.paths("samples", seed=seeds, dataset=self.datasets),
+            *self.paths("model", seed=seeds, model=models),
+            *self.paths("training_curve", seed=seeds, model=models),
+            *self.paths("confusion_png", seed=seeds, model=models, test_set=test_sets),
+        ]
