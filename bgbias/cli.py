@@ -106,17 +106,16 @@ def run_train(args: argparse.Namespace) -> None:
 
 
 def run_attack(args: argparse.Namespace) -> None:
-    from bgbias.adversarial.attacks import attack_config_slice, attack_names
+    from bgbias.adversarial.attacks import Attack, attack_config_slice
     from bgbias.adversarial.sets import attack
-    from bgbias.config import ConfigError
+    from bgbias.config import ConfigError, check_value
 
     config = config_from(args)
-    names = attack_names(config["adversarial"])
-    if args.attack not in names:
-        raise ConfigError(
-            f"attack {args.attack!r} is not allowed; allowed: {', '.join(names)} (the attacks of the config's "
-            f"`adversarial` block)"
-        )
+    try:
+        kind = Attack.parse(args.attack).kind
+    except ValueError as error:
+        raise ConfigError(f"--attack {error}") from None
+    check_value(f"adversarial.{kind.strengths_key}[]", Attack.parse(args.attack).strength, given_as=f"--attack {args.attack}")
     attack(
         args.model, args.grey, output=args.out, name=args.attack,
         attack_config=attack_config_slice(config["adversarial"], args.attack), device=config["device"],

@@ -266,6 +266,31 @@ def validate_config(raw: dict) -> dict:
     return config
 
 
+def schema_node(key: str) -> dict:
+    """The schema node of a dotted config key; `[]` after a name stands for one item of that list
+    (e.g. `paired.augment_fractions[]`)."""
+    schema = load_schema()
+    node = schema
+    for part in key.split("."):
+        name, items = part.removesuffix("[]"), part.endswith("[]")
+        node = resolve(resolve(node, schema)["properties"][name], schema)
+        if items:
+            node = resolve(node["items"], schema)
+    return node
+
+
+def check_value(key: str, value: Any, given_as: str | None = None) -> Any:
+    """`value` (a string from the command line is parsed first) if the schema allows it at `key`, else ConfigError
+    in the usual one line, naming `given_as` (e.g. a command-line option) when the value did not come from a file."""
+    schema = load_schema()
+    node = schema_node(key)
+    value = coerce(value, node, schema)
+    validator = jsonschema.Draft202012Validator({**node, "$defs": schema["$defs"]})
+    if not validator.is_valid(value) or any(True for _ in non_finite(value)):
+        raise ConfigError(f"{given_as or 'config key ' + key}: {value!r} is not allowed; allowed: {allowed(node, schema)}")
+    return value
+
+
 def load_config(paths: list[Path], overrides: dict | None = None) -> dict:
     """Read YAML config files in order, merge `overrides` (strings parsed as the schema's types), validate."""
     merged: dict = {}

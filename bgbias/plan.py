@@ -104,12 +104,12 @@ def seed_plan(grid: Grid, seed: int) -> list[Planned]:
     unbiased_mode = config["bias"]["unbiased_mode"]
     base_bytes = round(coloured * (share * mode_bytes("pool") + (1 - share) * mode_bytes(unbiased_mode)))
     paired, adversarial = config["paired"], config["adversarial"]
-    items = [Planned("dataset", seed, "biased (train + dev)", coloured, base_bytes)]
+    items = [Planned("dataset", seed, "biased", coloured, base_bytes)]
     items += [Planned("dataset", seed, f"test/{name}", test, test * mode_bytes(mode)) for name, mode in grid.test_sets.items()]
     for name, cell in grid.paired.items():
         versions = round(coloured * share * cell.fraction) * paired["copies"]
         items.append(
-            Planned("dataset", seed, f"paired/{name} (K={paired['copies']})", coloured + versions,
+            Planned("dataset", seed, f"paired/{name}", coloured + versions,
                     base_bytes + versions * mode_bytes(cell.augment_mode, paired=True))
         )
     sizes = (adversarial["train_size"], adversarial["dev_size"], adversarial["test_size"])

@@ -179,6 +179,7 @@ def fine_tune(
     model: LeNet, train: Labelled, dev: Labelled, *, spec: TrainSpec, seed: int, device: torch.device
 ) -> pd.DataFrame:
     """Continue training `model` with cross-entropy on `train`; early stopping on the dev loss."""
+    model.set_dropout(spec.dropout)
     x_train, y_train = image_tensor(train.images, device), torch.as_tensor(train.labels, device=device)
     x_dev, y_dev = image_tensor(dev.images, device), torch.as_tensor(dev.labels, device=device)
 

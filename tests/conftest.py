@@ -8,15 +8,46 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
-from bgbias.datasets import MnistSpec
+from bgbias.colour.datasets import BiasSpec, ColorSpec
+from bgbias.config import dataset_slice, validate_config
+from bgbias.mnist import MnistSpec
+from bgbias.training import TrainSpec
 
 REPO = Path(__file__).resolve().parents[1]
 MINI_MNIST = REPO / "tests" / "data" / "mnist-mini"
 TINY_CONFIG = REPO / "tests" / "data" / "tiny.yaml"
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "environment.yml", "pyproject.toml", "report", "rules", "schemas", "workflow_scripts", "profiles", "bgbias", "tests/data")
+
+
+DEFAULTS = validate_config({})  # every setting at the schema's default
+POOL = np.asarray(DEFAULTS["color_pool"], np.uint8)  # the default colour pool
+
+
+def colour_spec(**options) -> ColorSpec:
+    """The default colours, with mode `options` changed."""
+    return ColorSpec.of({**dataset_slice(DEFAULTS), "modes": {**DEFAULTS["modes"], **options}})
+
+
+def bias_spec(**changes) -> BiasSpec:
+    """The default bias, with `changes`."""
+    return BiasSpec.of({**DEFAULTS["bias"], **changes})
+
+
+def train_spec(**changes) -> TrainSpec:
+    """The default base-model training settings, with `changes`."""
+    return TrainSpec(**{**DEFAULTS["train"], **changes})
+
+
+def paired_spec(train: dict | None = None, **changes) -> "PairedSpec":
+    """The default paired-training settings, with `changes` (and `train` changes)."""
+    from bgbias.colour.paired_training import PairedSpec
+
+    paired = DEFAULTS["paired"]
+    return PairedSpec.of({**paired, **changes, "train": {**paired["train"], **(train or {})}})
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +58,7 @@ def mini_mnist() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_spec() -> MnistSpec:
-    return MnistSpec(MINI_MNIST, dev_size=100)
+    return MnistSpec(MINI_MNIST, dev_size=100, train_size=None, test_size=None)
 
 
 @pytest.fixture(scope="session")

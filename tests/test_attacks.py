@@ -11,21 +11,29 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bgbias.adversarial import Attack, CWSpec, attack_names, attack_summary, attacked_subset
-from bgbias.attacks import attack_images, cw_l2, cw_margin, fgsm, make_adversarial_set
-from bgbias.datasets import MnistSpec
-from bgbias.grey import make_grey_dataset, read_grey_split
+from bgbias.adversarial.attacks import Attack, attack_names
+from bgbias.adversarial.attacks.cw import CWSettings, cw_l2, cw_margin
+from bgbias.adversarial.attacks.fgsm import FGSMSettings, fgsm
+from bgbias.adversarial.grey import make_grey_dataset, read_grey_split
+from bgbias.adversarial.sets import attack_images, attacked_subset, make_adversarial_set
+from bgbias.adversarial.tables import attack_summary
+from bgbias.mnist import MnistSpec
 from bgbias.models import LeNet
 from bgbias.training import TrainSpec, train_classifier
 
 CPU = torch.device("cpu")
 QUICK = TrainSpec(epochs=8, patience=8, batch_size=32, lr=0.05, momentum=0.9, dropout=False)
+FGSM = FGSMSettings()
+
+
+def cw_settings(steps: int = 100, lr: float = 0.1, abort_early: bool = True) -> CWSettings:
+    return CWSettings(steps=steps, lr=lr, kappa=0.0, abort_early=abort_early)
 
 
 @pytest.fixture(scope="module")
 def grey_file(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) -> Path:
     path = tmp_path_factory.mktemp("grey") / "grey.h5"
-    make_grey_dataset(path, mnist_spec, seed=0, config_slice={"mnist": {"dev_size": 100}})
+    make_grey_dataset(path, mnist=mnist_spec, seed=0, config_slice={"mnist": {"dev_size": 100}})
     return path
 
 
@@ -33,7 +41,7 @@ def grey_file(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) -
 def trained(grey_file: Path) -> LeNet:
     """A grey LeNet trained on the mini MNIST for a few epochs (about 0.7 test accuracy)."""
     train, dev = read_grey_split(grey_file, "train"), read_grey_split(grey_file, "dev")
-    model, _ = train_classifier(train.images, train.labels, dev.images, dev.labels, QUICK, seed=0, device=CPU)
+    model, _ = train_classifier(train, dev, spec=QUICK, seed=0, device=CPU)
     return model.eval().requires_grad_(False)
 
 
@@ -69,7 +77,7 @@ def test_fgsm_is_clipped_sign_step_of_the_loss_gradient(
     probe = x.clone().requires_grad_(True)
     F.cross_entropy(trained(probe), y, reduction="sum").backward()
     expected = torch.clamp(x + epsilon * probe.grad.sign(), 0, 1)
-    adversarial = fgsm(trained, x, y, epsilon)
+    adversarial = fgsm(trained, x, y, epsilon, FGSM)
     assert torch.equal(adversarial, expected)
     assert (adversarial - x).abs().max() <= epsilon + 1e-7
     assert adversarial.min() >= 0 and adversarial.max() <= 1
@@ -89,7 +97,7 @@ def test_cw_stays_in_the_unit_box_and_succeeds_more_often_as_c_grows(
     trained: LeNet, test_batch: tuple[torch.Tensor, torch.Tensor]
 ) -> None:
     x, y = test_batch
-    spec = CWSpec(steps=30, lr=0.1)
+    spec = cw_settings(steps=30)
     rates, sizes = [], []
     for c in (0.05, 0.5, 5.0):
         adversarial = cw_l2(trained, x, y, c, spec)
@@ -108,9 +116,9 @@ def test_cw_early_abort_stops_when_the_loss_stalls(
     x, y = test_batch
     # with a tiny c the clean image is the optimum: no window after the first lowers the loss
     with caplog.at_level("INFO", logger="bgbias"):
-        cw_l2(trained, x[:10], y[:10], 0.001, CWSpec(steps=100, lr=0.1, abort_early=False))
+        cw_l2(trained, x[:10], y[:10], 0.001, cw_settings(abort_early=False))
         assert "abort" not in caplog.text
-        cw_l2(trained, x[:10], y[:10], 0.001, CWSpec(steps=100, lr=0.1))
+        cw_l2(trained, x[:10], y[:10], 0.001, cw_settings())
     assert "CW: loss stopped improving, abort after 20 of 100 steps" in caplog.text
 
 
@@ -118,7 +126,10 @@ def test_attack_images_reports_sizes_success_and_predictions(
     trained: LeNet, grey_file: Path
 ) -> None:
     test = read_grey_split(grey_file, "test")
-    result = attack_images(trained, test.images[:70], test.labels[:70], Attack("fgsm", 0.2), CWSpec(), 32, CPU)
+    result = attack_images(
+        trained, test.images[:70], test.labels[:70], attack=Attack.parse("fgsm-0.2"), settings=FGSM, batch_size=32,
+        device=CPU,
+    )
     clean = test.images[:70].astype(np.float32) / 255
     delta = (result["images"] - clean).reshape(70, -1)
     assert result["images"].dtype == np.float32 and result["images"].shape == (70, 28, 28)
@@ -131,15 +142,14 @@ def test_attack_images_reports_sizes_success_and_predictions(
 def test_attack_names_and_their_errors() -> None:
     names = attack_names({"fgsm_epsilons": [0, 0.1, 0.5], "cw_c": [0.1, 1.0, 5]})
     assert names == ["fgsm-0", "fgsm-0.1", "fgsm-0.5", "cw-0.1", "cw-1", "cw-5"]
-    assert Attack.parse("cw-0.5") == Attack("cw", 0.5)
-    with pytest.raises(ValueError, match=r"attack 'pgd' is unknown; allowed: fgsm, cw"):
+    assert Attack.parse("cw-0.5") == Attack.of("cw", 0.5) and Attack.parse("cw-0.5").kind.strengths_key == "cw_c"
+    allowed = "allowed: fgsm-<one of fgsm_epsilons> or cw-<one of cw_c>"
+    with pytest.raises(ValueError, match=rf"attack name 'pgd-0.1' is not allowed; {allowed}"):
         Attack.parse("pgd-0.1")
-    with pytest.raises(ValueError, match=r"attack name 'fgsm-x' is not allowed; allowed: fgsm-<epsilon> or cw-<c>"):
+    with pytest.raises(ValueError, match=rf"attack name 'fgsm-x' is not allowed; {allowed}"):
         Attack.parse("fgsm-x")
-    with pytest.raises(ValueError, match=r"FGSM epsilon 1.5 is not allowed"):
-        Attack("fgsm", 1.5)
-    with pytest.raises(ValueError, match=r"CW constant c 0.0 is not allowed; allowed: c > 0"):
-        Attack("cw", 0.0)
+    with pytest.raises(ValueError, match=r"attack 'pgd' is unknown; allowed: fgsm, cw"):
+        Attack.of("pgd", 0.1)
 
 
 def test_attacked_subset_is_seeded_and_capped() -> None:
@@ -152,12 +162,16 @@ def test_attacked_subset_is_seeded_and_capped() -> None:
 
 
 def test_adversarial_set_file(tmp_path: Path, trained: LeNet, grey_file: Path) -> None:
-    sizes = {"train": 40, "dev": 20, "test": 30}
+    attack_config = {
+        "train_size": 40, "dev_size": 20, "test_size": 30, "batch_size": 25,
+        "cw_steps": 20, "cw_lr": 0.1, "cw_kappa": 0.0, "cw_abort_early": True,
+    }
     paths = {}
-    for attack in (Attack("fgsm", 0.0), Attack("fgsm", 0.3), Attack("cw", 5.0)):
+    for attack in map(Attack.parse, ("fgsm-0", "fgsm-0.3", "cw-5")):
         paths[attack.name] = tmp_path / f"{attack.name}.h5"
         make_adversarial_set(
-            paths[attack.name], trained, grey_file, attack, CWSpec(steps=20, lr=0.1), sizes, 25, 0, CPU, {"a": 1}
+            paths[attack.name], trained, grey_dataset=grey_file, attack=attack, attack_config=attack_config, seed=0,
+            device=CPU,
         )
     grey_test = read_grey_split(grey_file, "test")
     with h5py.File(paths["fgsm-0.3"], "r") as handle:
@@ -200,7 +214,7 @@ def test_matches_the_adversarial_robustness_toolbox(
     )
     for epsilon in (0.1, 0.3):
         theirs = art_evasion.FastGradientMethod(classifier, eps=epsilon, batch_size=100).generate(x.numpy(), y=y.numpy())
-        assert np.array_equal(fgsm(trained, x, y, epsilon).numpy(), theirs)
+        assert np.array_equal(fgsm(trained, x, y, epsilon, FGSM).numpy(), theirs)
 
     # ART's CW (gradient descent with a line search) is slow: 20 images, 30 steps, one constant
     x, y, c, steps, lr = x[:20], y[:20], 1.0, 30, 0.1
@@ -210,7 +224,7 @@ def test_matches_the_adversarial_robustness_toolbox(
             initial_const=c, batch_size=20, verbose=False,
         ).generate(x.numpy(), y=y.numpy())
     )
-    ours = cw_l2(trained, x, y, c, CWSpec(steps=steps, lr=lr))
+    ours = cw_l2(trained, x, y, c, cw_settings(steps=steps, lr=lr))
     success = {name: trained(a).argmax(1) != y for name, a in (("ours", ours), ("art", theirs))}
     sizes = {name: (a - x).flatten(1).norm(dim=1) for name, a in (("ours", ours), ("art", theirs))}
     both = success["ours"] & success["art"]

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
-from bgbias.backgrounds import (
+from bgbias.colour.backgrounds import (
     ALIASES,
-    DEFAULT_POOL,
     MIXTURE,
     MODES,
     NAMED_SOLIDS,
     Donors,
-    ModeContext,
     canonical_mode,
     fill_covered,
     generate,
 )
-from bgbias.datasets import ColorSpec, colored_split
+from bgbias.colour.datasets import colored_split
 from bgbias.mnist import Split, load_split
+from conftest import POOL, colour_spec
 
 TABLE_MODES = [
     "pool", "random_pure", "strips", "noise", "noise_weak", "noise_minor",
@@ -37,7 +37,7 @@ def digits(mini_mnist) -> Split:
 
 def paint(digits: Split, mode: str, seed: int = 0, options: dict | None = None):
     """Images, background mask and the coloured split of `digits` on `mode`."""
-    colored = colored_split(digits, mode, np.random.default_rng(seed), ColorSpec(options=options or {}))
+    colored = colored_split(digits, mode, np.random.default_rng(seed), colour_spec(**(options or {})))
     return colored, digits.images == 0
 
 
@@ -83,7 +83,7 @@ def test_foreground_is_white_and_background_is_the_generated_layer(digits, mode)
     colored, mask = paint(digits, mode)
     assert colored.images.shape == (600, 28, 28, 3) and colored.images.dtype == np.uint8
     assert (colored.images[~mask] == 255).all()
-    layer = generate(mode, mask, np.random.default_rng(0), ColorSpec().context())
+    layer = generate(mode, mask, np.random.default_rng(0), colour_spec().context())
     assert np.array_equal(colored.images[mask], layer.pixels[mask])
     assert np.array_equal(colored.bg_color, layer.colors)
     np.testing.assert_array_equal(colored.labels, digits.labels)
@@ -92,8 +92,8 @@ def test_foreground_is_white_and_background_is_the_generated_layer(digits, mode)
 def test_pool_gives_one_pool_colour_per_image_uniformly(digits):
     colored, mask = paint(digits, "pool")
     assert one_colour(colored.images, mask).all()
-    index = (colored.bg_color[:, None, :] == DEFAULT_POOL[None].astype(np.int16)).all(-1).argmax(1)
-    assert (DEFAULT_POOL[index] == colored.images[:, 0, 0]).all()
+    index = (colored.bg_color[:, None, :] == POOL[None].astype(np.int16)).all(-1).argmax(1)
+    assert (POOL[index] == colored.images[:, 0, 0]).all()
     counts = np.bincount(index, minlength=10)
     assert counts.min() > 60 - 4 * np.sqrt(60 * 0.9) and counts.max() < 60 + 4 * np.sqrt(60 * 0.9)
 
@@ -123,10 +123,10 @@ def test_strips_colour_is_recorded_when_only_one_strip_colour_shows():
     mask = np.zeros((50, 28, 28), bool)
     mask[:25, :2] = True  # background only in A rows (0, 1)
     mask[25:, 2:5] = True  # background only in B rows (2, 3, 4)
-    result = generate("strips", mask, np.random.default_rng(0), ModeContext())
+    result = generate("strips", mask, np.random.default_rng(0), colour_spec().context())
     np.testing.assert_array_equal(result.colors[:25], result.pixels[:25, 0, 0])
     np.testing.assert_array_equal(result.colors[25:], result.pixels[25:, 2, 0])
-    both = generate("strips", np.ones((50, 28, 28), bool), np.random.default_rng(0), ModeContext())
+    both = generate("strips", np.ones((50, 28, 28), bool), np.random.default_rng(0), colour_spec().context())
     assert (both.colors == -1).all()
 
 
@@ -174,7 +174,7 @@ def test_salt_pepper_sets_a_fraction_of_blocks_black_or_white_over_a_pool_colour
         np.testing.assert_array_equal(kind, np.repeat(np.repeat(hit, 4, 1), 4, 2) & mask)
     low, high = colour_range(images, mask & ~salt)
     assert (low == high).all()  # the rest of the background is one colour ...
-    assert (low[:, None].astype(np.int16) == DEFAULT_POOL[None]).all(-1).any(1).all()  # ... from the pool
+    assert (low[:, None].astype(np.int16) == POOL[None]).all(-1).any(1).all()  # ... from the pool
     untouched = ~salt.any((1, 2))
     np.testing.assert_array_equal(colored.bg_color[untouched], low[untouched])
     assert (colored.bg_color[~untouched] == -1).all()
@@ -193,7 +193,7 @@ def test_crossover_pastes_the_background_of_another_image(digits):
     mask = digits.images[:200] == 0
     donor_images = np.random.default_rng(1).integers(0, 256, (200, 28, 28, 3), dtype=np.uint8)
     donors = Donors(donor_images, mask, np.full((200, 3), -1, np.int16), np.arange(200))
-    context = ModeContext(donors=donors)
+    context = dataclasses.replace(colour_spec().context(), donors=donors)
     result = generate("crossover", mask, np.random.default_rng(0), context)
     both = mask[:, None] & mask[None, :]  # (image, donor, 28, 28)
     equal = (result.pixels[:, None] == donor_images[None]).all(-1) | ~both
@@ -209,14 +209,14 @@ def test_crossover_pastes_the_background_of_another_image(digits):
 def test_crossover_without_donors_takes_source_mode_backgrounds_of_the_same_split(digits):
     colored, mask = paint(digits, "crossover")
     assert one_colour(colored.images, mask).all()
-    in_pool = (colored.bg_color[:, None] == DEFAULT_POOL[None].astype(np.int16)).all(-1).any(1)
+    in_pool = (colored.bg_color[:, None] == POOL[None].astype(np.int16)).all(-1).any(1)
     assert in_pool.all()
     mixed, _ = paint(digits, "crossover", options={"crossover_source": "noise"})
     assert not one_colour(mixed.images, mask).any()
     with pytest.raises(ValueError, match="crossover_source='crossover'"):
         paint(digits, "crossover", options={"crossover_source": "crossover"})
     with pytest.raises(ValueError, match="at least 2 images"):
-        generate("crossover", mask[:1], np.random.default_rng(0), ModeContext())
+        generate("crossover", mask[:1], np.random.default_rng(0), colour_spec().context())
 
 
 def test_fill_covered_takes_the_nearest_background_pixel_on_the_left_else_right():
@@ -236,7 +236,7 @@ def component_of(images: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Which mixture component each image's background looks like, by its pixels."""
     flat = one_colour(images, mask)
     first = images[np.arange(len(images)), 0, 0].astype(np.int16)
-    in_pool = (first[:, None] == DEFAULT_POOL[None].astype(np.int16)).all(-1).any(1)
+    in_pool = (first[:, None] == POOL[None].astype(np.int16)).all(-1).any(1)
     a, b = images[:, 0, 0], images[:, 2, 0]
     expected = np.where(STRIP_A[None, :, None, None], a[:, None, None], b[:, None, None])
     striped = ((images == expected).all(-1) | ~mask).all((1, 2))
@@ -275,7 +275,7 @@ def test_solid_rgb_colour(digits):
 @pytest.mark.parametrize("mode", TABLE_MODES)
 def test_a_mode_is_a_function_of_its_generator(digits, mode):
     mask = digits.images[:100] == 0
-    context = ModeContext()
+    context = colour_spec().context()
     first = generate(mode, mask, np.random.default_rng(5), context)
     again = generate(mode, mask, np.random.default_rng(5), context)
     other = generate(mode, mask, np.random.default_rng(6), context)

@@ -20,7 +20,7 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_cli_runs_every_stage(mini_mnist: Path, in_tmp: Path) -> None:
-    common = ["--configfile", str(TINY_CONFIG), "--config", "train={epochs: 1}", "paired={epochs: 1, copies: 2}"]
+    common = ["--configfile", str(TINY_CONFIG), "--config", "train={epochs: 1}", "paired={train: {epochs: 1}, copies: 2}"]
     assert main(["fetch-mnist", "--raw", "raw", "--mirror", str(mini_mnist), *common]) == 0
     assert main(["generate", "biased", "--raw", "raw", "--out", "biased.h5", *common]) == 0
     assert main(["generate", "test", "--mode", "noise", "--raw", "raw", "--out", "noise.h5", *common]) == 0

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bgbias.backgrounds import ALIASES, DEFAULT_POOL, MODES, NAMED_SOLIDS
+from bgbias.adversarial.attacks import ATTACKS
+from bgbias.colour.backgrounds import ALIASES, MODES, NAMED_SOLIDS
+from bgbias.colour.paired_training import DISTANCES, TARGETS
 from bgbias.config import ConfigError, deep_merge, load_config, load_schema, resolve, validate_config
-from conftest import run_snakemake
+from conftest import DEFAULTS, run_snakemake
 
 MODE_TEXT = (
     "one of pool, basic, pure, random_pure, strips, noise, noise_weak, noise_minor, gaussian, salt_pepper, "
@@ -18,7 +20,7 @@ MODE_TEXT = (
     "half_3, half_12, half_13, half_23, half_123 or solid:r,g,b with channels 0..255"
 )
 RGB_TEXT = "an integer from 0 to 255"
-POOL = DEFAULT_POOL.tolist()
+POOL = DEFAULTS["color_pool"]
 
 # (override merged into the tiny config, the first line of the error)
 BAD_CONFIGS = {
@@ -350,3 +352,19 @@ def test_dry_run_coerces_command_line_values(workflow_dir: Path) -> None:
     )
     output = process.stdout + process.stderr
     assert "results/s0/models/base.pt" in output and "results/s1/models/base.pt" in output
+
+
+def test_schema_enums_equal_the_registries() -> None:
+    """The schema is the one source of allowed values; each list of names in it equals its code registry."""
+    schema = load_schema()
+    defs = schema["$defs"]
+    mode_names, solid_rule = defs["mode"]["anyOf"][0]["enum"], defs["solid"]["anyOf"][0]["pattern"]
+    assert set(mode_names) == set(MODES) | set(ALIASES)
+    assert solid_rule.removeprefix("^solid:(").removesuffix(")$").split("|") == list(NAMED_SOLIDS)
+    paired = schema["properties"]["paired"]["properties"]
+    assert paired["method"]["enum"] == list(DISTANCES)
+    assert paired["target"]["enum"] == list(TARGETS)
+    adversarial = schema["properties"]["adversarial"]["properties"]
+    attack_keys = {key for kind in ATTACKS.values() for key in (kind.strengths_key, *kind.settings_keys())}
+    assert attack_keys <= set(adversarial)
+    assert set(adversarial) - attack_keys == {"train_size", "dev_size", "test_size", "batch_size", "train", "fine_tune"}

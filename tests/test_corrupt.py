@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset
-from bgbias.mnist import MnistError, load_split, read_idx, verify_raw
+from bgbias.colour.datasets import make_biased_dataset
+from bgbias.mnist import MnistError, MnistSpec, load_split, read_idx, verify_raw
 from bgbias.models import CheckpointError, LeNet, load_checkpoint, save_checkpoint
 from bgbias.storage import SPLIT_FIELDS, DatasetFileError, create_file, read_attributes, read_split, write_split
-from conftest import copy_workflow, run_snakemake
+from conftest import bias_spec, colour_spec, copy_workflow, run_snakemake
 from workflow_helpers import prepare
 
 IMAGES = "train-images-idx3-ubyte.gz"
@@ -78,7 +78,10 @@ def test_missing_mnist_file(mirror: Path, tiny_config: dict) -> None:
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory, mini_mnist: Path) -> Path:
     path = tmp_path_factory.mktemp("corrupt") / "biased.h5"
-    make_biased_dataset(path, MnistSpec(mini_mnist, dev_size=50, train_size=300), BiasSpec(), ColorSpec(), 0, {"a": 1})
+    make_biased_dataset(
+        path, mnist=MnistSpec(mini_mnist, dev_size=50, train_size=300, test_size=None), bias=bias_spec(),
+        colors=colour_spec(), seed=0, config_slice={"a": 1}, threads=1,
+    )
     return path
 
 

@@ -8,14 +8,14 @@ import h5py
 import numpy as np
 import pytest
 
-from bgbias import stages
-from bgbias.backgrounds import DEFAULT_POOL
-from bgbias.config import validate_config
-from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, biased_split, make_biased_dataset, make_test_dataset
-from bgbias.mnist import load_split
+from bgbias.colour.datasets import biased_split, build_biased, build_test, make_biased_dataset, make_test_dataset
+from bgbias.colour.plots import describe_dataset, plot_samples
+from bgbias.config import dataset_slice, validate_config
+from bgbias.mnist import MnistSpec, load_split
 from bgbias.storage import SPLIT_FIELDS, chunk_writer, read_attributes, read_split
+from conftest import POOL as POOL_UINT8, bias_spec, colour_spec
 
-POOL = DEFAULT_POOL.astype(np.int16)
+POOL = POOL_UINT8.astype(np.int16)
 
 
 def pool_index(bg_color: np.ndarray) -> np.ndarray:
@@ -32,19 +32,13 @@ def grey(mini_mnist):
 @pytest.fixture(scope="module")
 def data_config() -> dict:
     """The dataset config slice the workflow passes to the data stages (schema defaults, dev 100)."""
-    config = validate_config({"mnist": {"dev_size": 100}})
-    return {
-        "mnist": {"dev_size": 100},
-        "color_pool": config["color_pool"],
-        "foreground": config["foreground"],
-        "modes": config["modes"],
-    }
+    return dataset_slice(validate_config({"mnist": {"dev_size": 100}}))
 
 
 @pytest.fixture(scope="module")
 def biased_file(tmp_path_factory, mini_mnist, data_config) -> Path:
     path = tmp_path_factory.mktemp("data") / "biased.h5"
-    stages.build_biased(path, mini_mnist, data_config, validate_config({})["bias"], 0)
+    build_biased(path, raw_dir=mini_mnist, dataset_config=data_config, bias_config=validate_config({})["bias"], seed=0)
     return path
 
 
@@ -94,8 +88,8 @@ def test_biased_digits_get_exactly_their_pool_colour_the_others_the_pool(biased_
 
 @pytest.mark.parametrize("mode, biased", [("none", []), ("partial", [2, 7]), ("all", list(range(10)))])
 def test_bias_mode_decides_which_digits_carry_their_colour(grey, mode, biased):
-    spec = BiasSpec(mode=mode, biased_digits=(2, 7), unbiased_mode="noise")
-    split = biased_split(grey, spec, np.random.default_rng(0), ColorSpec())
+    spec = bias_spec(mode=mode, biased_digits=(2, 7), unbiased_mode="noise")
+    split = biased_split(grey, spec, np.random.default_rng(0), colour_spec())
     carries = np.isin(split.labels, biased)
     np.testing.assert_array_equal(split.bg_mode == b"biased", carries)
     np.testing.assert_array_equal(split.bg_color[carries], POOL[split.labels[carries]])
@@ -105,10 +99,10 @@ def test_bias_mode_decides_which_digits_carry_their_colour(grey, mode, biased):
 
 @pytest.mark.parametrize("rho", [0.3, 0.8])
 def test_correlation_gives_the_own_colour_with_probability_rho(grey, rho):
-    spec = BiasSpec(mode="all", correlation=rho)
+    spec = bias_spec(mode="all", correlation=rho)
     own, others = [], []
     for seed in range(4):
-        split = biased_split(grey, spec, np.random.default_rng(seed), ColorSpec())
+        split = biased_split(grey, spec, np.random.default_rng(seed), colour_spec())
         colour = pool_index(split.bg_color)
         assert (colour >= 0).all()
         own.append(colour == split.labels)
@@ -122,7 +116,7 @@ def test_correlation_gives_the_own_colour_with_probability_rho(grey, rho):
 @pytest.mark.parametrize("mode", ["pool", "random_pure", "noise", "strips", "mixture", "crossover", "solid:123"])
 def test_test_sets_come_from_the_official_test_split_without_bias(tmp_path, mini_mnist, data_config, mode):
     path = tmp_path / "test.h5"
-    stages.build_test(path, mini_mnist, data_config, mode, 0)
+    build_test(path, raw_dir=mini_mnist, dataset_config=data_config, mode=mode, seed=0)
     with h5py.File(path) as handle:
         assert list(handle) == ["test"]
     split = read_split(path, "test")
@@ -137,7 +131,7 @@ def test_test_sets_come_from_the_official_test_split_without_bias(tmp_path, mini
 
 def test_pool_test_backgrounds_are_pool_colours_independent_of_the_digit(tmp_path, mini_mnist, data_config):
     path = tmp_path / "test.h5"
-    stages.build_test(path, mini_mnist, data_config, "pool", 0)
+    build_test(path, raw_dir=mini_mnist, dataset_config=data_config, mode="pool", seed=0)
     split = read_split(path, "test")
     colour = pool_index(split.bg_color)
     assert (colour >= 0).all()
@@ -152,12 +146,17 @@ def read_all(path: Path) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("mode", ["mixture", "crossover", "gaussian"])
 def test_same_seed_gives_identical_arrays_another_seed_other_backgrounds(tmp_path, mnist_spec, mode):
-    bias = BiasSpec(unbiased_mode=mode)
+    bias = bias_spec(unbiased_mode=mode)
     paths = {}
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
         paths[name] = tmp_path / f"{name}.h5"
-        make_biased_dataset(paths[name], mnist_spec, bias, ColorSpec(), seed, {"bias": {}}, threads=2)
-        make_test_dataset(tmp_path / f"{name}-test.h5", mnist_spec, mode, ColorSpec(), seed, {})
+        make_biased_dataset(
+            paths[name], mnist=mnist_spec, bias=bias, colors=colour_spec(), seed=seed, config_slice={"bias": {}}, threads=2
+        )
+        make_test_dataset(
+            tmp_path / f"{name}-test.h5", mnist=mnist_spec, mode=mode, colors=colour_spec(), seed=seed, config_slice={},
+            threads=1,
+        )
     for suffix in ("", "-test"):
         same, other = (read_all(tmp_path / f"{n}{suffix}.h5") for n in ("a", "b")), read_all(tmp_path / f"c{suffix}.h5")
         first, second = same
@@ -177,9 +176,15 @@ def test_same_seed_gives_identical_arrays_another_seed_other_backgrounds(tmp_pat
 
 def test_unknown_modes_fail_before_any_work(tmp_path, mnist_spec):
     with pytest.raises(ValueError, match="unknown background mode 'noisy'"):
-        make_test_dataset(tmp_path / "t.h5", MnistSpec(tmp_path / "missing"), "noisy", ColorSpec(), 0, {})
+        make_test_dataset(
+            tmp_path / "t.h5", mnist=MnistSpec(tmp_path / "missing", 100, None, None), mode="noisy", colors=colour_spec(),
+            seed=0, config_slice={}, threads=1,
+        )
     with pytest.raises(ValueError, match="unknown background mode 'plain'"):
-        make_biased_dataset(tmp_path / "b.h5", mnist_spec, BiasSpec(unbiased_mode="plain"), ColorSpec(), 0, {})
+        make_biased_dataset(
+            tmp_path / "b.h5", mnist=mnist_spec, bias=bias_spec(unbiased_mode="plain"), colors=colour_spec(), seed=0,
+            config_slice={}, threads=1,
+        )
     assert not list(tmp_path.iterdir())
 
 
@@ -208,6 +213,6 @@ def test_chunk_writer_refuses_a_short_dataset(tmp_path):
 
 def test_sample_grid_of_a_biased_file_is_a_png(tmp_path, biased_file):
     png = tmp_path / "samples.png"
-    stages.plot_samples(biased_file, png)
+    plot_samples(biased_file, png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert stages.describe_dataset(read_attributes(biased_file)["config"]).startswith("biased digits 5,6,7,8,9")
+    assert describe_dataset(read_attributes(biased_file)["config"]).startswith("biased digits 5,6,7,8,9")

@@ -9,22 +9,22 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import run_snakemake
-from bgbias.adversarial import Attack, CWSpec, attack_summary
-from bgbias.adversarial_tables import (
+from bgbias.adversarial.attacks import Attack
+from bgbias.adversarial.forgetting import evaluate_on_sets, fine_tune_on_set
+from bgbias.adversarial.grey import make_grey_dataset, read_grey_split
+from bgbias.adversarial.plots import forgetting_figure
+from bgbias.adversarial.sets import make_adversarial_set
+from bgbias.adversarial.tables import (
     attack_markdown,
+    attack_summary,
     attack_table,
-    forgetting_figure,
     forgetting_markdown,
     forgetting_table,
 )
-from bgbias.attacks import make_adversarial_set
-from bgbias.datasets import MnistSpec
-from bgbias.evaluation import predict
-from bgbias.forgetting import evaluate_on_sets, fine_tune_on_set
-from bgbias.grey import make_grey_dataset, read_grey_split
-from bgbias.models import LeNet
+from bgbias.mnist import MnistSpec
+from bgbias.models import LeNet, predict
 from bgbias.training import TrainSpec, train_classifier
+from conftest import run_snakemake
 
 CPU = torch.device("cpu")
 
@@ -65,24 +65,27 @@ def experiment(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) 
     """The whole experiment on mini MNIST: grey data, a grey LeNet, two attacks, fine-tuning, evaluation."""
     folder = tmp_path_factory.mktemp("forgetting")
     grey = folder / "grey.h5"
-    make_grey_dataset(grey, mnist_spec, seed=0, config_slice={})
+    make_grey_dataset(grey, mnist=mnist_spec, seed=0, config_slice={})
     train, dev = read_grey_split(grey, "train"), read_grey_split(grey, "dev")
     spec = TrainSpec(epochs=6, patience=6, batch_size=32, lr=0.05, momentum=0.9, dropout=False)
-    model, _ = train_classifier(train.images, train.labels, dev.images, dev.labels, spec, seed=0, device=CPU)
+    model, _ = train_classifier(train, dev, spec=spec, seed=0, device=CPU)
+    attack_config = {
+        "train_size": 200, "dev_size": 50, "test_size": 100, "batch_size": 100,
+        "cw_steps": 20, "cw_lr": 0.1, "cw_kappa": 0.0, "cw_abort_early": True,
+    }
     sets = {}
-    for attack in (Attack("fgsm", 0.3), Attack("cw", 5.0)):
+    for attack in map(Attack.parse, ("fgsm-0.3", "cw-5")):
         sets[attack.name] = folder / f"{attack.name}.h5"
         make_adversarial_set(
-            sets[attack.name], model, grey, attack, CWSpec(steps=20, lr=0.1),
-            {"train": 200, "dev": 50, "test": 100}, 100, 0, CPU, {},
+            sets[attack.name], model, grey_dataset=grey, attack=attack, attack_config=attack_config, seed=0, device=CPU
         )
     evaluations = [{"seed": 0, "model": "grey", "accuracy": evaluate_on_sets(model, grey, sets, CPU)}]
-    tune = TrainSpec(epochs=3, patience=3, batch_size=20, lr=0.02, momentum=0.9)
+    tune = TrainSpec(epochs=3, patience=3, batch_size=20, lr=0.02, momentum=0.9, dropout=False)
     histories = {}
     for name, path in sets.items():
         tuned = LeNet(in_channels=1, dropout=False)
         tuned.load_state_dict(model.state_dict())
-        histories[name] = fine_tune_on_set(tuned, path, tune, seed=0, device=CPU)
+        histories[name] = fine_tune_on_set(tuned, path, spec=tune, seed=0, device=CPU)
         evaluations.append({"seed": 0, "model": name, "accuracy": evaluate_on_sets(tuned, grey, sets, CPU)})
     return {"sets": sets, "evaluations": evaluations, "histories": histories, "grey": grey, "model": model}
 

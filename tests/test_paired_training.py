@@ -7,14 +7,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bgbias.datasets import BiasSpec, ColorSpec, biased_split
-from bgbias.models import LeNet
-from bgbias.pairs import PairedSplit
-from bgbias.paired_training import (
-    DISTANCES, PairedSpec, PairTensors, draw_picks, paired_dev_loss, paired_fine_tune, paired_loss,
+from bgbias.colour.datasets import biased_split
+from bgbias.colour.paired_training import (
+    DISTANCES, PairTensors, draw_picks, paired_dev_loss, paired_fine_tune, paired_loss,
 )
+from bgbias.colour.pairs import PairedSplit
+from bgbias.config import ConfigError, validate_config
+from bgbias.models import LeNet
 from bgbias.seeding import rng_for
-from bgbias.training import TrainSpec
+from conftest import bias_spec, colour_spec, paired_spec
 
 Z = torch.tensor([[-3.0, -1.0, -2.0], [-0.5, -4.0, -1.5]])
 Z_PAIR = torch.tensor([[-1.0, -1.0, -4.0], [-0.5, -2.0, -1.5]])
@@ -37,7 +38,7 @@ def test_paired_loss_is_two_cross_entropies_plus_the_weighted_distance(method: s
     model = LeNet(in_channels=3, dropout=False).eval()
     x, x_pair = torch.rand(4, 3, 28, 28), torch.rand(4, 3, 28, 28)
     y = torch.tensor([0, 3, 5, 9])
-    spec = PairedSpec(method=method, target=target, reg=0.5)
+    spec = paired_spec(method=method, target=target, reg=0.5)
     loss, logits = paired_loss(model, x, x_pair, y, spec)
     z, z_pair = (model(x), model(x_pair)) if target == "logits" else (model.features(x), model.features(x_pair))
     expected = F.cross_entropy(model(x), y) + F.cross_entropy(model(x_pair), y) + 0.5 * DISTANCES[method](z, z_pair)
@@ -46,21 +47,21 @@ def test_paired_loss_is_two_cross_entropies_plus_the_weighted_distance(method: s
 
 
 def test_bad_settings_are_refused_with_what_is_allowed() -> None:
-    with pytest.raises(ValueError, match=r"paired.method='cosine' is not allowed; allowed: none, l2, l1, kl"):
-        PairedSpec(method="cosine")
-    with pytest.raises(ValueError, match=r"paired.target='hidden'"):
-        PairedSpec(target="hidden")
-    with pytest.raises(ValueError, match=r"paired.pick='last'"):
-        PairedSpec(pick="last")
+    with pytest.raises(ConfigError, match=r"paired.method: 'cosine' is not allowed; allowed: one of none, l2, l1, kl"):
+        validate_config({"paired": {"method": "cosine"}})
+    with pytest.raises(ConfigError, match=r"paired.target: 'hidden' is not allowed; allowed: one of logits, penultimate"):
+        validate_config({"paired": {"target": "hidden"}})
+    with pytest.raises(ConfigError, match=r"paired.pick: 'last' is not allowed"):
+        validate_config({"paired": {"pick": "last"}})
 
 
 def paired_fixture(mnist_spec, copies: int = 3) -> tuple[PairedSplit, PairedSplit]:
     """Hand-built pairs from the mini MNIST: biased digits get `copies` pool-coloured versions."""
-    colors = ColorSpec()
+    colors = colour_spec()
     train, dev = mnist_spec.train_dev(seed=0)
     splits = []
     for name, split in (("train", train), ("dev", dev)):
-        base = biased_split(split, BiasSpec(), rng_for(0, "test", name), colors)
+        base = biased_split(split, bias_spec(), rng_for(0, "test", name), colors)
         augmented = np.flatnonzero(np.isin(base.labels, (5, 6, 7, 8, 9)))
         alt_index = np.full(len(base), -1)
         alt_index[augmented] = np.arange(len(augmented))
@@ -100,13 +101,13 @@ def test_picks_first_fixed_and_random(mnist_spec) -> None:
 
 def test_paired_fine_tune_lowers_the_paired_loss(mnist_spec) -> None:
     train, dev = paired_fixture(mnist_spec)
-    spec = PairedSpec(TrainSpec(epochs=3, patience=3, batch_size=25, lr=0.01, momentum=0.9), reg=1e-3, pick="first")
+    spec = paired_spec(dict(epochs=3, patience=3, batch_size=25, lr=0.01, momentum=0.9), reg=1e-3, pick="first")
     torch.manual_seed(0)
     model = LeNet(in_channels=3)
     device = torch.device("cpu")
     dev_tensors = PairTensors(dev, device)
     before = paired_dev_loss(model, dev_tensors, spec).loss
-    history = paired_fine_tune(model, train, dev, spec, seed=0, device=device)
+    history = paired_fine_tune(model, train, dev, spec=spec, seed=0, device=device)
     after = paired_dev_loss(model, dev_tensors, spec).loss
     assert after < before
     assert history["dev_loss"].min() == pytest.approx(after, rel=1e-5)

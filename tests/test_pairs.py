@@ -7,24 +7,21 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from conftest import run_snakemake
-
-from bgbias import stages
-from bgbias.backgrounds import DEFAULT_POOL
-from bgbias.config import validate_config
+from bgbias.colour.datasets import build_biased, build_test
+from bgbias.colour.pairs import PairSpec, build_paired, read_alt_index, read_paired_split, read_versions
+from bgbias.colour.plots import describe_dataset, plot_samples
+from bgbias.config import dataset_slice, validate_config
 from bgbias.mnist import load_split
-from bgbias.pairs import PairSpec, read_alt_index, read_paired_split, read_versions
 from bgbias.storage import DatasetFileError, read_attributes, read_split
+from conftest import POOL as POOL_UINT8, run_snakemake
 
 K = 4
-POOL = DEFAULT_POOL.astype(np.int16)
+POOL = POOL_UINT8.astype(np.int16)
 
 
 @pytest.fixture(scope="module")
 def data_config() -> dict:
-    config = validate_config({})
-    return {"mnist": {"dev_size": 100}, "color_pool": config["color_pool"], "foreground": config["foreground"],
-            "modes": config["modes"]}
+    return dataset_slice(validate_config({"mnist": {"dev_size": 100}}))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +33,7 @@ def folder(tmp_path_factory) -> Path:
 def biased_file(folder, mini_mnist, data_config) -> Path:
     path = folder / "biased.h5"
     bias = {**validate_config({})["bias"], "biased_digits": [5, 6, 7, 8, 9]}
-    stages.build_biased(path, mini_mnist, data_config, bias, 0)
+    build_biased(path, raw_dir=mini_mnist, dataset_config=data_config, bias_config=bias, seed=0)
     return path
 
 
@@ -48,7 +45,10 @@ def paired(folder, biased_file, mini_mnist, data_config):
     def make(mode: str, fraction: float = 1.0, seed: int = 0) -> Path:
         path = folder / f"{mode}-{fraction}-{seed}.h5"
         if path not in built:
-            stages.build_paired(path, biased_file, mini_mnist, data_config, mode, fraction, K, seed, threads=2)
+            build_paired(
+                path, biased=biased_file, raw_dir=mini_mnist, dataset_config=data_config, mode=mode, fraction=fraction, copies=K,
+                seed=seed, threads=2,
+            )
             built[path] = True
         return path
 
@@ -141,7 +141,10 @@ def test_fraction_augments_a_seeded_subset_of_the_biased_images(paired):
 
 def test_same_seed_identical_file_other_seed_other_backgrounds(paired, folder, biased_file, mini_mnist, data_config):
     again = folder / "again.h5"
-    stages.build_paired(again, biased_file, mini_mnist, data_config, "strips", 1.0, K, 0, threads=1)
+    build_paired(
+        again, biased=biased_file, raw_dir=mini_mnist, dataset_config=data_config, mode="strips", fraction=1.0, copies=K,
+        seed=0, threads=1,
+    )
     with h5py.File(paired("strips")) as first, h5py.File(again) as second, h5py.File(paired("strips", seed=1)) as other:
         for name in ("train", "dev"):
             assert sorted(first[name]) == sorted(second[name])
@@ -164,9 +167,12 @@ def test_file_attributes_record_the_pairing(paired):
 
 def test_bias_none_pairs_every_image_with_itself(folder, mini_mnist, data_config):
     biased = folder / "unbiased.h5"
-    stages.build_biased(biased, mini_mnist, data_config, {**validate_config({})["bias"], "mode": "none"}, 0)
+    build_biased(biased, raw_dir=mini_mnist, dataset_config=data_config, bias_config={**validate_config({})["bias"], "mode": "none"}, seed=0)
     path = folder / "none.h5"
-    stages.build_paired(path, biased, mini_mnist, data_config, "noise", 1.0, K, 0)
+    build_paired(
+        path, biased=biased, raw_dir=mini_mnist, dataset_config=data_config, mode="noise", fraction=1.0, copies=K,
+        seed=0,
+    )
     pairs = read_paired_split(path, "train")
     assert (pairs.alt_index == -1).all() and pairs.alt_images.shape == (0, K, 28, 28, 3)
     np.testing.assert_array_equal(pairs.versions(np.zeros(len(pairs), int)), pairs.base.images)
@@ -174,23 +180,26 @@ def test_bias_none_pairs_every_image_with_itself(folder, mini_mnist, data_config
 
 def test_bad_inputs_are_refused_with_clear_errors(folder, mini_mnist, data_config):
     with pytest.raises(ValueError, match="augment_fraction=0 is not allowed"):
-        PairSpec("pool", 0)
+        PairSpec("pool", 0, K)
     with pytest.raises(ValueError, match="copies=0 is not allowed"):
         PairSpec("pool", 1.0, 0)
     with pytest.raises(ValueError, match="unknown background mode 'pools'"):
-        PairSpec("pools")
+        PairSpec("pools", 1.0, K)
     test_file = folder / "a-test-set.h5"
-    stages.build_test(test_file, mini_mnist, data_config, "pool", 0)
+    build_test(test_file, raw_dir=mini_mnist, dataset_config=data_config, mode="pool", seed=0)
     with pytest.raises(DatasetFileError, match="records no `bias` config"):
-        stages.build_paired(folder / "bad.h5", test_file, mini_mnist, data_config, "pool", 1.0, K, 0)
+        build_paired(
+            folder / "bad.h5", biased=test_file, raw_dir=mini_mnist, dataset_config=data_config, mode="pool", fraction=1.0, copies=K,
+            seed=0,
+        )
     assert not (folder / "bad.h5").exists()
 
 
 def test_sample_grid_of_a_paired_file(paired, tmp_path):
     png = tmp_path / "paired.png"
-    stages.plot_samples(paired("mixture"), png)
+    plot_samples(paired("mixture"), png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    caption = stages.describe_dataset(read_attributes(paired("mixture", 0.5))["config"])
+    caption = describe_dataset(read_attributes(paired("mixture", 0.5))["config"])
     assert caption == "paired: 4 versions on mixture for 50% of the biased digits' images"
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bgbias.datasets import ColorSpec, make_test_dataset
+from bgbias.colour.datasets import make_test_dataset
 from bgbias.storage import open_dataset, read_split
+from conftest import colour_spec
 
 TIMEOUT = 60
 
@@ -20,7 +21,9 @@ TIMEOUT = 60
 @pytest.fixture
 def dataset(tmp_path: Path, mnist_spec) -> Path:
     path = tmp_path / "test.h5"
-    make_test_dataset(path, mnist_spec, "pool", ColorSpec(), 0, {"mode": "pool"})
+    make_test_dataset(
+        path, mnist=mnist_spec, mode="pool", colors=colour_spec(), seed=0, config_slice={"mode": "pool"}, threads=1
+    )
     return path
 
 

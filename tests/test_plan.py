@@ -8,10 +8,10 @@ import pytest
 
 from bgbias.cli import main
 from bgbias.config import deep_merge, validate_config
-from bgbias.datasets import BiasSpec, ColorSpec, make_biased_dataset, make_test_dataset
+from bgbias.colour.datasets import make_biased_dataset, make_test_dataset
 from bgbias.models import LeNet, save_checkpoint
 from bgbias.plan import format_plan, human, lenet_bytes, plan
-from conftest import REPO, TINY_CONFIG
+from conftest import REPO, TINY_CONFIG, bias_spec, colour_spec
 
 GRID = {
     "seeds": [0, 1],
@@ -36,11 +36,11 @@ def test_every_output_of_the_grid_is_listed() -> None:
     assert kinds.count(("mnist", None)) == 1
     for seed in (0, 1):
         names = list(by_name(items, seed))
-        assert sum(name.startswith("test ") for name in names) == 5
-        assert sum(name.startswith("paired ") for name in names) == 4
-        assert sum(name.startswith("adversarial ") for name in names) == 4
+        assert sum(name.startswith("test/") for name in names) == 5
+        assert sum(name.startswith("paired/") for name in names) == 4
+        assert sum(name.startswith("adversarial/") for name in names) == 4
         assert sum(name.startswith("model ") for name in names) == (1 + 4) + (1 + 4)
-        assert "biased (train + dev)" in names and "model base" in names and "model grey" in names
+        assert "biased" in names and "model base" in names and "model adversarial/grey" in names
     assert len(items) == 1 + 2 * (1 + 5 + 4 + 4 + 10 + 1)
 
 
@@ -61,29 +61,29 @@ def test_sizes_scale_with_the_grid() -> None:
     assert len(more_tests) == len(one) + 1
     assert sum(i.bytes for i in more_tests) > sum(i.bytes for i in one)
     twice = planned(deep_merge(GRID, {"seeds": [0], "paired": {"copies": 20}}))
-    base = by_name(one)["biased (train + dev)"].bytes
+    base = by_name(one)["biased"].bytes
     for name in ("noise", "pool"):
-        ten = by_name(one)[f"paired {name} x10 fraction 1"].bytes - base
-        twenty = by_name(twice)[f"paired {name} x20 fraction 1"].bytes - base
+        ten = by_name(one)[f"paired/{name}-f1"].bytes - base
+        twenty = by_name(twice)[f"paired/{name}-f1"].bytes - base
         assert twenty == pytest.approx(2 * ten, rel=1e-4)
-        half = by_name(one)[f"paired {name} x10 fraction 0.5"].bytes - base
+        half = by_name(one)[f"paired/{name}-f0.5"].bytes - base
         assert half == pytest.approx(ten / 2, rel=1e-3)
 
 
 def test_noise_costs_far_more_than_one_colour() -> None:
     items = by_name(planned(GRID))
-    assert items["paired noise x10 fraction 1"].bytes > 10 * items["paired pool x10 fraction 1"].bytes
-    assert items["test noise"].bytes > 10 * items["test pool"].bytes
-    assert items["test solid:1"].bytes == pytest.approx(items["test pool"].bytes, rel=0.1)
-    assert items["paired noise x10 fraction 1"].images == 60000 + 29404 * 10  # digits 5-9: 29,404 of 60,000
-    assert 500e6 < items["paired noise x10 fraction 1"].bytes < 700e6
+    assert items["paired/noise-f1"].bytes > 10 * items["paired/pool-f1"].bytes
+    assert items["test/noise"].bytes > 10 * items["test/pool"].bytes
+    assert items["test/solid-1"].bytes == pytest.approx(items["test/pool"].bytes, rel=0.1)
+    assert items["paired/noise-f1"].images == 60000 + 29404 * 10  # digits 5-9: 29,404 of 60,000
+    assert 500e6 < items["paired/noise-f1"].bytes < 700e6
 
 
 def test_sizes_follow_the_split_sizes() -> None:
     items = by_name(planned({"mnist": {"train_size": 1000, "dev_size": 100, "test_size": 200}}))
-    assert items["biased (train + dev)"].images == 1000
-    assert items["test pool"].images == 200
-    assert items["adversarial fgsm eps 0.1"].images == 1200
+    assert items["biased"].images == 1000
+    assert items["test/pool"].images == 200
+    assert items["adversarial/fgsm-0.1"].images == 1200
 
 
 def test_no_attacks_no_adversarial_outputs() -> None:
@@ -100,10 +100,16 @@ def test_model_estimate_matches_a_saved_checkpoint(tmp_path: Path) -> None:
 
 def test_dataset_estimates_match_real_files(tmp_path: Path, mnist_spec) -> None:
     """The one-colour model against files written from the 600 + 300 mini MNIST images."""
-    make_biased_dataset(tmp_path / "biased.h5", mnist_spec, BiasSpec(), ColorSpec(), 0, {"a": 1})
-    make_test_dataset(tmp_path / "pool.h5", mnist_spec, "pool", ColorSpec(), 0, {"a": 1})
+    make_biased_dataset(
+        tmp_path / "biased.h5", mnist=mnist_spec, bias=bias_spec(), colors=colour_spec(), seed=0, config_slice={"a": 1},
+        threads=1,
+    )
+    make_test_dataset(
+        tmp_path / "pool.h5", mnist=mnist_spec, mode="pool", colors=colour_spec(), seed=0, config_slice={"a": 1},
+        threads=1,
+    )
     items = by_name(planned({"mnist": {"train_size": 600, "dev_size": 100, "test_size": 300}}))
-    for name, file in (("biased (train + dev)", "biased.h5"), ("test pool", "pool.h5")):
+    for name, file in (("biased", "biased.h5"), ("test/pool", "pool.h5")):
         assert 0.7 < items[name].bytes / (tmp_path / file).stat().st_size < 1.4, name
 
 
@@ -111,7 +117,7 @@ def test_cli_prints_the_plan(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
     monkeypatch.chdir(REPO)
     assert main(["plan", "--configfile", str(TINY_CONFIG), "--config", "seeds=[0, 1]", "paired={copies: 3}"]) == 0
     output = capsys.readouterr().out
-    assert "paired pool x3 fraction 1" in output and output.count("model base") == 2
+    assert "paired/pool-f1 " in output and output.count("model base") == 2
     assert output.splitlines()[-1].startswith("total")
 
 

@@ -10,9 +10,10 @@ import pytest
 import torch
 import yaml
 
-from bgbias.config import data_slice, deep_merge, validate_config
-from bgbias.datasets import ColorSpec, make_test_dataset
+from bgbias.colour.datasets import make_test_dataset
+from bgbias.config import dataset_slice, deep_merge, validate_config
 from bgbias.storage import read_attributes, read_split
+from conftest import colour_spec
 from conftest import TINY_CONFIG, copy_workflow, run_snakemake
 from workflow_helpers import METRICS, TRAINING, assert_same_results, prepare, reference_run
 
@@ -36,7 +37,7 @@ def test_two_runs_give_identical_outputs(tmp_path: Path, tmp_path_factory: pytes
 def test_every_output_records_seed_and_config_slice(tmp_path_factory: pytest.TempPathFactory) -> None:
     run = reference_run(tmp_path_factory)
     config = validate_config(deep_merge(yaml.safe_load(TINY_CONFIG.read_text()), TRAINING))
-    data = data_slice(config)
+    data = dataset_slice(config)
     biased = read_attributes(run / "results/s0/datasets/biased.h5")
     assert biased["config"] == {**data, "bias": config["bias"]} and biased["seed"] == 0
     test = read_attributes(run / "results/s0/datasets/test/pool.h5")
@@ -58,7 +59,10 @@ def test_every_output_records_seed_and_config_slice(tmp_path_factory: pytest.Tem
 def test_same_seed_same_arrays_other_seed_other_backgrounds(tmp_path: Path, mnist_spec) -> None:
     paths = {name: tmp_path / f"{name}.h5" for name in ("a", "b", "c")}
     for name, seed in (("a", 0), ("b", 0), ("c", 1)):
-        make_test_dataset(paths[name], mnist_spec, "pool", ColorSpec(), seed, {"mode": "pool"})
+        make_test_dataset(
+            paths[name], mnist=mnist_spec, mode="pool", colors=colour_spec(), seed=seed, config_slice={"mode": "pool"},
+            threads=1,
+        )
     a, b, c = (read_split(paths[name], "test") for name in ("a", "b", "c"))
     for field in ("images", "labels", "source_index", "bg_color", "bg_mode"):
         assert np.array_equal(getattr(a, field), getattr(b, field)), field

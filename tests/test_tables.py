@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bgbias.backgrounds import DEFAULT_POOL
-from bgbias.stages import accuracy_tables, fraction_tables, per_colour_tables
+from bgbias.colour.tables import accuracy_tables, fraction_tables, per_colour_tables
+from conftest import POOL
 
 MODELS = ["base", "paired-pool-f0.1", "paired-pool-f1", "paired-noise-f1"]
 
@@ -35,7 +35,7 @@ def write_metrics(folder: Path) -> list[str]:
 def test_accuracy_table_has_one_row_per_model_with_mean_and_std(tmp_path: Path) -> None:
     paths = write_metrics(tmp_path)
     csv, md, png = tmp_path / "a.csv", tmp_path / "a.md", tmp_path / "a.png"
-    accuracy_tables(paths, ["pool", "solid-black"], csv, md, png)
+    accuracy_tables(paths, ["pool", "solid-black"], csv=csv, md=md, png=png)
     table = pd.read_csv(csv, index_col="model")
     assert list(table.index) == MODELS
     assert list(table.columns) == ["pool", "solid-black", "pool_std", "solid-black_std"]
@@ -49,11 +49,13 @@ def test_accuracy_table_has_one_row_per_model_with_mean_and_std(tmp_path: Path) 
 def test_per_colour_table_has_pool_colours_then_solid_sets(tmp_path: Path) -> None:
     paths = write_metrics(tmp_path)
     csv, md, png = tmp_path / "c.csv", tmp_path / "c.md", tmp_path / "c.png"
-    per_colour_tables(paths, DEFAULT_POOL.tolist(), "pool", ["solid-black"], csv, md, png)
+    per_colour_tables(
+        paths, color_pool=POOL.tolist(), pool_test_set="pool", colour_tests=["solid-black"], csv=csv, md=md, png=png
+    )
     table = pd.read_csv(csv, index_col="model")
     assert list(table.index) == MODELS
     assert list(table.columns[:11]) == [
-        *(f"pool {i} ({','.join(map(str, rgb))})" for i, rgb in enumerate(DEFAULT_POOL.tolist())), "solid-black"
+        *(f"pool {i} ({','.join(map(str, rgb))})" for i, rgb in enumerate(POOL.tolist())), "solid-black"
     ]
     assert table.loc["base", "pool 3 (225,225,0)"] == pytest.approx(0.51 - 0.03)
 
@@ -61,7 +63,7 @@ def test_per_colour_table_has_pool_colours_then_solid_sets(tmp_path: Path) -> No
 def test_fraction_table_lists_paired_models_by_mode_and_fraction(tmp_path: Path) -> None:
     paths = write_metrics(tmp_path)
     csv, md, png = tmp_path / "f.csv", tmp_path / "f.md", tmp_path / "f.png"
-    fraction_tables(paths, ["pool", "solid-black"], csv, md, png)
+    fraction_tables(paths, ["pool", "solid-black"], csv=csv, md=md, png=png)
     table = pd.read_csv(csv)
     assert table[["augment", "fraction"]].values.tolist() == [["noise", 1.0], ["pool", 0.1], ["pool", 1.0]]
     assert table.loc[1, "pool"] == pytest.approx(0.61)
