@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bgbias.adversarial.attacks import ATTACKS
+from bgbias.adversarial.attacks.fgsm import LOSSES
 from bgbias.colour.backgrounds import ALIASES, MODES, NAMED_SOLIDS
 from bgbias.colour.paired_training import DISTANCES, TARGETS
 from bgbias.config import ConfigError, deep_merge, load_config, load_schema, resolve, validate_config
@@ -365,6 +366,7 @@ def test_schema_enums_equal_the_registries() -> None:
     assert paired["method"]["enum"] == list(DISTANCES)
     assert paired["target"]["enum"] == list(TARGETS)
     adversarial = schema["properties"]["adversarial"]["properties"]
+    assert adversarial["fgsm_loss"]["enum"] == list(LOSSES)
     attack_keys = {key for kind in ATTACKS.values() for key in (kind.strengths_key, *kind.settings_keys())}
     assert attack_keys <= set(adversarial)
     assert set(adversarial) - attack_keys == {"train_size", "dev_size", "test_size", "batch_size", "train", "fine_tune"}

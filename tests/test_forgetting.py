@@ -71,7 +71,7 @@ def experiment(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) 
     model, _ = train_classifier(train, dev, spec=spec, seed=0, device=CPU)
     attack_config = {
         "train_size": 200, "dev_size": 50, "test_size": 100, "batch_size": 100,
-        "cw_steps": 20, "cw_lr": 0.1, "cw_kappa": 0.0, "cw_abort_early": True,
+        "fgsm_loss": "ce", "cw_steps": 20, "cw_lr": 0.1, "cw_kappa": 0.0, "cw_abort_early": True,
     }
     sets = {}
     for attack in map(Attack.parse, ("fgsm-0.3", "cw-5")):

@@ -1,10 +1,10 @@
 """The attack registry: each attack kind's function, settings type and config keys.
 
-An attack kind is one module of this package that calls `register` with its `AttackKind`; the
-adversarial sets, the tables, the figure, the disk plan and the workflow all read this registry.
-Adding an attack means adding its module (and its import at the end of this file, which sets the
-order of the tables) and its keys in the config schema: `<name>_<setting>` for each field of its
-settings type, and its list of strengths.
+An attack kind is one module of this package that calls `registry.register` with its `AttackKind`;
+the adversarial sets, the tables, the figure, the disk plan and the workflow all read the registry.
+Adding an attack means adding its module (and its name to the import below, which sets the order of
+the tables) and its keys in the config schema: `<name>_<setting>` for each field of its settings
+type, and its list of strengths.
 
 The modules import torch inside their functions, so that this registry (which the Snakefile and
 the table jobs read) loads without torch.
@@ -12,43 +12,13 @@ the table jobs read) loads without torch.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
+from bgbias.adversarial.attacks import fgsm  # noqa: F401, I001  (registration order = the order of the tables)
+from bgbias.adversarial.attacks import cw  # noqa: F401, E402
+from bgbias.adversarial.attacks.registry import ATTACKS, AttackKind
 from bgbias.storage import open_dataset
-
-Perturb = Callable[..., Any]  # (model, images, labels, strength, settings) -> adversarial images (torch tensors)
-
-
-@dataclass(frozen=True)
-class AttackKind:
-    """One kind of attack, run once per strength in the config list `strengths_key`."""
-
-    name: str  # in set names: `<name>-<strength>`, e.g. fgsm-0.1
-    strengths_key: str  # key of the `adversarial` config block listing the strengths, e.g. fgsm_epsilons
-    strength_label: str  # axis label of the strength, e.g. "FGSM epsilon"
-    settings: type  # dataclass; field f is read from the config key `<name>_<f>`
-    perturb: Perturb
-    log_scale: bool  # strengths plotted on a log axis
-    stored_bytes: int  # compressed bytes of one stored adversarial image (the disk plan; benchmarks/disk_model.py)
-
-    def settings_keys(self) -> list[str]:
-        """The `adversarial` config keys this kind's settings come from."""
-        return [f"{self.name}_{field.name}" for field in dataclasses.fields(self.settings)]
-
-    def settings_of(self, adversarial_config: dict) -> Any:
-        """This kind's settings from a config slice holding its keys."""
-        return self.settings(**{f.name: adversarial_config[f"{self.name}_{f.name}"] for f in dataclasses.fields(self.settings)})
-
-
-ATTACKS: dict[str, AttackKind] = {}
-
-
-def register(kind: AttackKind) -> AttackKind:
-    ATTACKS[kind.name] = kind
-    return kind
 
 
 @dataclass(frozen=True)
@@ -100,5 +70,3 @@ def set_attack(path: Path) -> Attack:
             raise ValueError(f"{path} is not an adversarial set (no 'attack' attribute)")
         return Attack.of(str(handle.attrs["attack"]), float(handle.attrs["strength"]))
 
-
-from bgbias.adversarial.attacks import fgsm, cw  # noqa: E402,F401  (register, in this order)
