@@ -91,18 +91,15 @@ def run_generate(args: argparse.Namespace) -> None:
 def run_train(args: argparse.Namespace) -> None:
     config = config_from(args)
     history = args.history or Path(args.out).with_suffix(".csv")
+    common = dict(model=args.out, history=history, device=config["device"], seed=config["seed"], threads=args.threads)
     if args.grey:
-        from bgbias.adversarial.forgetting import train_grey as stage
+        from bgbias.adversarial.forgetting import train_grey
 
-        train_config = config["adversarial"]["train"]
+        train_grey(args.data, train_config=config["adversarial"]["train"], **common)
     else:
-        from bgbias.colour.base_model import train_base as stage
+        from bgbias.colour.base_model import train_base
 
-        train_config = config["train"]
-    stage(
-        args.data, model=args.out, history=history, train_config=train_config, device=config["device"],
-        seed=config["seed"], threads=args.threads,
-    )
+        train_base(args.data, model_name=config["model"], train_config=config["train"], **common)
 
 
 def run_attack(args: argparse.Namespace) -> None:

@@ -1,4 +1,4 @@
-"""Training loops: base training with early stopping on the dev loss."""
+"""Training: optimisers and schedules (registries), the loop with early stopping on the dev loss, checkpoints."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from bgbias.models import EVAL_BATCH, LeNet, image_tensor, save_checkpoint, to_unit
+from bgbias.errors import UserError
+from bgbias.models import EVAL_BATCH, Classifier, build_model, image_tensor, save_checkpoint, to_unit
 from bgbias.storage import StoredSplit, atomic_path, read_attributes
 
 log = logging.getLogger("bgbias")
@@ -25,14 +26,32 @@ log = logging.getLogger("bgbias")
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Optimiser and stopping settings (a validated `train` block of the config)."""
+    """Optimiser, schedule and stopping settings (a validated `train` block of the config).
+
+    `patience` None trains every epoch and keeps the last weights (no early stopping); `lr_step` None keeps
+    the learning rate, else it is multiplied by `lr_gamma` every `lr_step` epochs.
+    """
 
     epochs: int
-    patience: int
+    patience: int | None
     batch_size: int
+    optimizer: str
     lr: float
     momentum: float
+    weight_decay: float
+    lr_step: int | None
+    lr_gamma: float
     dropout: bool
+
+
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "sgd": lambda params, spec: torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay),
+    "adam": lambda params, spec: torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay),
+}
+
+
+class DeviceError(UserError):
+    """A device the config asks for that this machine does not have."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +65,11 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device: cuda was requested but no CUDA GPU is visible; use device: auto or cpu")
+        raise DeviceError("config key device: 'cuda' is not allowed here: no CUDA GPU is visible; allowed: auto or cpu")
     return torch.device(device)
 
 
-def evaluate_loss(model: LeNet, images: torch.Tensor, labels: torch.Tensor) -> EpochResult:
+def evaluate_loss(model: Classifier, images: torch.Tensor, labels: torch.Tensor) -> EpochResult:
     """Mean cross-entropy and accuracy of `model` on uint8 `images` (eval mode, no gradients)."""
     model.eval()
     total_loss, correct = 0.0, 0
@@ -75,7 +94,7 @@ def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
 
 
 def fit(
-    model: LeNet,
+    model: Classifier,
     train_step: BatchStep,
     train_size: int,
     dev_eval: Callable[[], EpochResult],
@@ -85,12 +104,12 @@ def fit(
     device: torch.device,
     start_epoch: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
-    """SGD over shuffled batches, early stopping on `dev_eval`'s loss; `model` ends with the best weights.
-
-    `start_epoch(epoch)`, when given, runs before each epoch (e.g. to re-draw the paired versions).
-    """
+    """The optimiser over shuffled batches, early stopping on `dev_eval`'s loss; `model` ends with the best weights
+    (the last ones without early stopping). `start_epoch(epoch)`, when given, runs before each epoch (e.g. to
+    re-draw the paired versions)."""
     with seeded_torch(seed, device):
-        optimiser = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
+        optimiser = OPTIMIZERS[spec.optimizer](model.parameters(), spec)
+        schedule = torch.optim.lr_scheduler.StepLR(optimiser, spec.lr_step, spec.lr_gamma) if spec.lr_step else None
         order = torch.Generator().manual_seed(seed)
         best_loss, best_state, waited, rows = math.inf, copy.deepcopy(model.state_dict()), 0, []
         for epoch in range(1, spec.epochs + 1):
@@ -99,6 +118,8 @@ def fit(
                 start_epoch(epoch)
             batches = torch.randperm(train_size, generator=order).to(device).split(spec.batch_size)
             total_loss, correct = train_epoch(model, optimiser, train_step, batches, epoch)
+            if schedule is not None:
+                schedule.step()
             train_seconds = time.perf_counter() - started
             dev = dev_eval()
             rows.append(
@@ -114,7 +135,9 @@ def fit(
             )
             improved = dev.loss < best_loss
             if improved:
-                best_loss, best_state, waited = dev.loss, copy.deepcopy(model.state_dict()), 0
+                best_loss, waited = dev.loss, 0
+                if spec.patience is not None:
+                    best_state = copy.deepcopy(model.state_dict())
             else:
                 waited += 1
             log.info(
@@ -122,17 +145,20 @@ def fit(
                 epoch, spec.epochs, rows[-1]["train_loss"], rows[-1]["train_accuracy"],
                 dev.loss, dev.accuracy, rows[-1]["seconds"], "  *best" if improved else "",
             )
-            if waited >= spec.patience:
+            if spec.patience is not None and waited >= spec.patience:
                 log.info("early stop: dev loss has not improved for %d epochs", spec.patience)
                 break
-        model.load_state_dict(best_state)
         history = pd.DataFrame(rows)
-        history["best"] = history["dev_loss"] == best_loss
+        if spec.patience is None:  # no early stopping: the last epoch's weights are kept
+            history["best"] = history["epoch"] == history["epoch"].max()
+        else:
+            model.load_state_dict(best_state)
+            history["best"] = history["dev_loss"] == best_loss
         return history
 
 
 def train_epoch(
-    model: LeNet, optimiser: torch.optim.Optimizer, train_step: BatchStep, batches: tuple[torch.Tensor, ...], epoch: int
+    model: Classifier, optimiser: torch.optim.Optimizer, train_step: BatchStep, batches: tuple[torch.Tensor, ...], epoch: int
 ) -> tuple[float, int]:
     """One pass over `batches` of indices; returns the summed loss and the number of correct predictions."""
     model.train()
@@ -166,17 +192,17 @@ class Labelled(Protocol):
 
 
 def train_classifier(
-    train: Labelled, dev: Labelled, *, spec: TrainSpec, seed: int, device: torch.device
-) -> tuple[LeNet, pd.DataFrame]:
-    """Train a fresh LeNet (3 channels for colour images, 1 for grey) with early stopping on dev loss."""
+    train: Labelled, dev: Labelled, *, spec: TrainSpec, seed: int, device: torch.device, model_name: str = "lenet"
+) -> tuple[Classifier, pd.DataFrame]:
+    """Train a fresh model of `model_name` (3 channels for colour images, 1 for grey) with early stopping on dev loss."""
     with seeded_torch(seed, device):
         channels = 1 if train.images.ndim == 3 else train.images.shape[-1]
-        model = LeNet(in_channels=channels, dropout=spec.dropout).to(device)
+        model = build_model(model_name, in_channels=channels, dropout=spec.dropout).to(device)
     return model, fine_tune(model, train, dev, spec=spec, seed=seed, device=device)
 
 
 def fine_tune(
-    model: LeNet, train: Labelled, dev: Labelled, *, spec: TrainSpec, seed: int, device: torch.device
+    model: Classifier, train: Labelled, dev: Labelled, *, spec: TrainSpec, seed: int, device: torch.device
 ) -> pd.DataFrame:
     """Continue training `model` with cross-entropy on `train`; early stopping on the dev loss."""
     model.set_dropout(spec.dropout)
@@ -205,18 +231,21 @@ def train_and_save(
     *,
     model: Path,
     history: Path,
+    model_name: str,
     train_config: dict,
     device: str,
     seed: int,
     threads: int,
 ) -> None:
-    """Train a LeNet on the splits `read_split` gets from `dataset`; write the history and the checkpoint with
-    its metadata (train config, the dataset's config, seed, device)."""
+    """Train a fresh `model_name` on the splits `read_split` gets from `dataset`; write the history and the
+    checkpoint with its metadata (train config, the dataset's config, seed, device)."""
     torch.set_num_threads(threads)
     train_split, dev_split = read_split(dataset, "train"), read_split(dataset, "dev")
     where = resolve_device(device)
-    log.info("training on %d images (%d dev) on %s", len(train_split), len(dev_split), where)
-    net, epochs = train_classifier(train_split, dev_split, spec=TrainSpec(**train_config), seed=seed, device=where)
+    log.info("training a %s on %d images (%d dev) on %s", model_name, len(train_split), len(dev_split), where)
+    net, epochs = train_classifier(
+        train_split, dev_split, spec=TrainSpec(**train_config), seed=seed, device=where, model_name=model_name
+    )
     write_history(Path(history), epochs)
     config = {"train": train_config, "data": read_attributes(dataset)["config"]}
     save_checkpoint(Path(model), net.cpu(), {"config": config, "seed": seed, "data": str(dataset), "device": str(where)})

@@ -6,6 +6,7 @@ rule train_base:
         model=GRID.pattern("model", model=BASE_MODEL),
         history=GRID.pattern("history", model=BASE_MODEL),
     params:
+        model=config["model"],
         train=config["train"],
         device=config["device"],
     threads: config["threads"]

@@ -20,10 +20,11 @@ from bgbias.adversarial.sets import attack_images, attacked_subset, make_adversa
 from bgbias.adversarial.tables import attack_summary
 from bgbias.mnist import MnistSpec
 from bgbias.models import LeNet
-from bgbias.training import TrainSpec, train_classifier
+from bgbias.training import train_classifier
+from conftest import train_spec
 
 CPU = torch.device("cpu")
-QUICK = TrainSpec(epochs=8, patience=8, batch_size=32, lr=0.05, momentum=0.9, dropout=False)
+QUICK = train_spec(epochs=8, patience=8, batch_size=32, lr=0.05, momentum=0.9, dropout=False)
 FGSM = FGSMSettings(loss="ce")
 
 

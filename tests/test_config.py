@@ -12,6 +12,8 @@ from bgbias.adversarial.attacks import ATTACKS
 from bgbias.adversarial.attacks.fgsm import LOSSES
 from bgbias.colour.backgrounds import ALIASES, MODES, NAMED_SOLIDS
 from bgbias.colour.paired_training import DISTANCES, TARGETS
+from bgbias.models import MODELS
+from bgbias.training import OPTIMIZERS
 from bgbias.config import ConfigError, deep_merge, load_config, load_schema, resolve, validate_config
 from conftest import DEFAULTS, run_snakemake
 
@@ -146,8 +148,8 @@ BAD_CONFIGS = {
     ),
     "train not a mapping": (
         {"train": 5},
-        "config key train: 5 is not allowed; allowed: a mapping with keys epochs, patience, batch_size, lr, "
-        "momentum, dropout",
+        "config key train: 5 is not allowed; allowed: a mapping with keys epochs, patience, batch_size, optimizer, "
+        "lr, momentum, weight_decay, lr_step, lr_gamma, dropout",
     ),
     "copies 0": ({"paired": {"copies": 0}}, "config key paired.copies: 0 is not allowed; allowed: an integer >= 1"),
     "pick >= copies": (
@@ -184,17 +186,18 @@ BAD_CONFIGS = {
     ),
     "unparsable section": (
         {"train": "{epochs: 3"},
-        "config key train: '{epochs: 3' is not allowed; allowed: a mapping with keys epochs, patience, batch_size, lr, "
-        "momentum, dropout",
+        "config key train: '{epochs: 3' is not allowed; allowed: a mapping with keys epochs, patience, batch_size, "
+        "optimizer, lr, momentum, weight_decay, lr_step, lr_gamma, dropout",
     ),
     "unknown top-level key": (
         {"epochs": 3},
-        "config: unknown key 'epochs' at the top level; allowed keys: seed, seeds, threads, device, mnist, color_pool, "
-        "foreground, bias, test_modes, colour_tests, modes, train, paired, adversarial",
+        "config: unknown key 'epochs' at the top level; allowed keys: seed, seeds, threads, model, device, mnist, "
+        "color_pool, foreground, bias, test_modes, colour_tests, modes, train, paired, adversarial",
     ),
     "unknown nested key": (
         {"train": {"epoch": 3}},
-        "config: unknown key 'epoch' in train; allowed keys: epochs, patience, batch_size, lr, momentum, dropout",
+        "config: unknown key 'epoch' in train; allowed keys: epochs, patience, batch_size, optimizer, lr, momentum, "
+        "weight_decay, lr_step, lr_gamma, dropout",
     ),
 }
 
@@ -264,8 +267,10 @@ def test_defaults_fill_every_key() -> None:
         else:
             assert "default" in node and last in section, path
     assert config["train"] == {
-        "epochs": 100, "patience": 5, "batch_size": 50, "lr": 0.001, "momentum": 0.8, "dropout": True
+        "epochs": 100, "patience": 5, "batch_size": 50, "optimizer": "sgd", "lr": 0.001, "momentum": 0.8,
+        "weight_decay": 0, "lr_step": None, "lr_gamma": 0.1, "dropout": True,
     }
+    assert config["adversarial"]["train"]["lr"] == 0.05 and config["adversarial"]["fine_tune"]["lr"] == 0.01
 
 
 def test_schema_accepts_every_registered_mode() -> None:
@@ -277,7 +282,7 @@ def test_schema_accepts_every_registered_mode() -> None:
 def test_command_line_strings_are_coerced_to_schema_types(tiny_config: dict) -> None:
     """What Snakemake 9 makes of `--config 'train={epochs: 3, ...}' 'seeds=[1, 2]' ...`: nested strings."""
     from_command_line = {
-        "train": {"epochs": "3", "lr": "1e-3", "dropout": "false", "momentum": ".5"},
+        "train": {"epochs": "3", "lr": "1e-3", "dropout": "false", "momentum": ".5", "lr_step": "~", "optimizer": "adam"},
         "seeds": ["1", "2"],
         "paired": {"pick": "3", "copies": "5", "augment_fractions": ["0.25", "1"], "reg": "0"},
         "mnist": {"mirror": "null", "train_size": "~", "dev_size": "100"},
@@ -286,8 +291,10 @@ def test_command_line_strings_are_coerced_to_schema_types(tiny_config: dict) -> 
         "device": "cpu",
     }
     config = validate_config(deep_merge(tiny_config, from_command_line))
-    assert config["train"] == {"epochs": 3, "lr": 0.001, "dropout": False, "momentum": 0.5, "patience": 1,
-                               "batch_size": 50}
+    assert config["train"] == {
+        "epochs": 3, "lr": 0.001, "dropout": False, "momentum": 0.5, "patience": 1, "batch_size": 50,
+        "optimizer": "adam", "weight_decay": 0, "lr_step": None, "lr_gamma": 0.1,
+    }
     assert config["seeds"] == [1, 2]
     assert config["paired"]["pick"] == 3 and config["paired"]["copies"] == 5 and config["paired"]["reg"] == 0
     assert config["paired"]["augment_fractions"] == [0.25, 1.0]
@@ -365,6 +372,9 @@ def test_schema_enums_equal_the_registries() -> None:
     paired = schema["properties"]["paired"]["properties"]
     assert paired["method"]["enum"] == list(DISTANCES)
     assert paired["target"]["enum"] == list(TARGETS)
+    train = schema["$defs"]["train"]["properties"]
+    assert train["optimizer"]["enum"] == list(OPTIMIZERS)
+    assert schema["properties"]["model"]["enum"] == list(MODELS)
     adversarial = schema["properties"]["adversarial"]["properties"]
     assert adversarial["fgsm_loss"]["enum"] == list(LOSSES)
     attack_keys = {key for kind in ATTACKS.values() for key in (kind.strengths_key, *kind.settings_keys())}

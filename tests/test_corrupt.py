@@ -182,7 +182,7 @@ def grey_checkpoint(tmp_path: Path) -> Path:
 
 
 def test_checkpoint_of_grey_model_where_colour_expected(grey_checkpoint: Path) -> None:
-    expected = r"is a LeNet with 1 input channel\(s\), expected 3"
+    expected = r"is a lenet with 1 input channel\(s\), expected 3"
     with pytest.raises(CheckpointError, match=rf"checkpoint {grey_checkpoint} {expected}"):
         load_checkpoint(grey_checkpoint, in_channels=3)
 
@@ -192,7 +192,7 @@ def test_checkpoint_weights_of_another_architecture(tmp_path: Path, grey_checkpo
     payload["state_dict"]["hidden.1.weight"] = torch.zeros(100, 400)
     path = tmp_path / "wider.pt"
     torch.save(payload, path)
-    mismatch = "does not match the LeNet architecture"
+    mismatch = "does not match the lenet architecture"
     with pytest.raises(CheckpointError, match=rf"checkpoint {path} {mismatch} .*size mismatch for hidden.1.weight"):
         load_checkpoint(path)
     payload["arch"]["layers"] = 7

@@ -23,8 +23,8 @@ from bgbias.adversarial.tables import (
 )
 from bgbias.mnist import MnistSpec
 from bgbias.models import LeNet, predict
-from bgbias.training import TrainSpec, train_classifier
-from conftest import run_snakemake
+from bgbias.training import train_classifier
+from conftest import run_snakemake, train_spec
 
 CPU = torch.device("cpu")
 
@@ -67,7 +67,7 @@ def experiment(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) 
     grey = folder / "grey.h5"
     make_grey_dataset(grey, mnist=mnist_spec, seed=0, config_slice={})
     train, dev = read_grey_split(grey, "train"), read_grey_split(grey, "dev")
-    spec = TrainSpec(epochs=6, patience=6, batch_size=32, lr=0.05, momentum=0.9, dropout=False)
+    spec = train_spec(epochs=6, patience=6, batch_size=32, lr=0.05, momentum=0.9, dropout=False)
     model, _ = train_classifier(train, dev, spec=spec, seed=0, device=CPU)
     attack_config = {
         "train_size": 200, "dev_size": 50, "test_size": 100, "batch_size": 100,
@@ -80,7 +80,7 @@ def experiment(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) 
             sets[attack.name], model, grey_dataset=grey, attack=attack, attack_config=attack_config, seed=0, device=CPU
         )
     evaluations = [{"seed": 0, "model": "grey", "accuracy": evaluate_on_sets(model, grey, sets, CPU)}]
-    tune = TrainSpec(epochs=3, patience=3, batch_size=20, lr=0.02, momentum=0.9, dropout=False)
+    tune = train_spec(epochs=3, patience=3, batch_size=20, lr=0.02, momentum=0.9, dropout=False)
     histories = {}
     for name, path in sets.items():
         tuned = LeNet(in_channels=1, dropout=False)

@@ -8,6 +8,7 @@ with log_to(snakemake.log[0]):
         snakemake.input.data,
         model=snakemake.output.model,
         history=snakemake.output.history,
+        model_name=snakemake.params.model,
         train_config=snakemake.params.train,
         device=snakemake.params.device,
         seed=int(snakemake.wildcards.seed),

@@ -1,4 +1,4 @@
-"""The catastrophic-forgetting experiment's models: the grey LeNet, its copies fine-tuned on each adversarial
+"""The catastrophic-forgetting experiment's models: the grey Classifier, its copies fine-tuned on each adversarial
 training set, and their accuracy on the clean test split and on every adversarial test set.
 
 Stages: `train_grey`, `fine_tune_adversarial` and `evaluate_adversarial`.
@@ -16,25 +16,25 @@ from bgbias import __version__
 from bgbias.adversarial.attacks import set_attack
 from bgbias.adversarial.grey import read_grey_split
 from bgbias.grid import CLEAN
-from bgbias.models import LeNet, load_checkpoint, predict, save_checkpoint
+from bgbias.models import Classifier, load_checkpoint, predict, save_checkpoint
 from bgbias.storage import StoredSplit, write_json
 from bgbias.training import TrainSpec, fine_tune, resolve_device, train_and_save, write_history
 
 log = logging.getLogger("bgbias")
 
 
-def fine_tune_on_set(model: LeNet, data: Path, *, spec: TrainSpec, seed: int, device: torch.device) -> pd.DataFrame:
+def fine_tune_on_set(model: Classifier, data: Path, *, spec: TrainSpec, seed: int, device: torch.device) -> pd.DataFrame:
     """Fine-tune `model` on the `train` split of an adversarial set (true labels), early stopping on its `dev` split."""
     train, dev = read_grey_split(Path(data), "train"), read_grey_split(Path(data), "dev")
     return fine_tune(model.to(device), train, dev, spec=spec, seed=seed, device=device)
 
 
-def accuracy(model: LeNet, split: StoredSplit, device: torch.device) -> float:
+def accuracy(model: Classifier, split: StoredSplit, device: torch.device) -> float:
     """Share of `split` that `model` classifies correctly."""
     return float((predict(model, split.images, device) == split.labels).mean())
 
 
-def evaluate_on_sets(model: LeNet, clean: Path, sets: dict[str, Path], device: torch.device) -> dict[str, float]:
+def evaluate_on_sets(model: Classifier, clean: Path, sets: dict[str, Path], device: torch.device) -> dict[str, float]:
     """Accuracy on the `test` split of the grey dataset `clean` and on that of every adversarial set in `sets`."""
     return {
         CLEAN: accuracy(model, read_grey_split(Path(clean), "test"), device),
@@ -45,10 +45,10 @@ def evaluate_on_sets(model: LeNet, clean: Path, sets: dict[str, Path], device: t
 def train_grey(
     dataset: Path, *, model: Path, history: Path, train_config: dict, device: str, seed: int, threads: int = 1
 ) -> None:
-    """Stage: train the grey LeNet (1 channel) on the train split of the grey dataset, early stopping on its dev split."""
+    """Stage: train the grey Classifier (1 channel) on the train split of the grey dataset, early stopping on its dev split."""
     train_and_save(
-        read_grey_split, dataset, model=model, history=history, train_config=train_config, device=device, seed=seed,
-        threads=threads,
+        read_grey_split, dataset, model=model, history=history, model_name="lenet", train_config=train_config,
+        device=device, seed=seed, threads=threads,
     )
 
 

@@ -1,4 +1,4 @@
-"""Adversarial sets: attack the grey LeNet on a seeded subset of every split and write HDF5. Stage: `attack`.
+"""Adversarial sets: attack the grey Classifier on a seeded subset of every split and write HDF5. Stage: `attack`.
 
 An adversarial set file (HDF5), one per attack and strength (`fgsm-0.1.h5`, `cw-0.5.h5`), has
 one group per split (`train`, `dev`, `test`), holding the seeded attacked subset of that
@@ -30,7 +30,7 @@ import torch
 
 from bgbias.adversarial.attacks import Attack
 from bgbias.adversarial.grey import read_grey_split, write_group
-from bgbias.models import LeNet, image_tensor, load_checkpoint, to_unit
+from bgbias.models import Classifier, image_tensor, load_checkpoint, to_unit
 from bgbias.seeding import rng_for
 from bgbias.storage import MODE_DTYPE, SPLITS, atomic_path, create_file, write_attributes
 from bgbias.training import resolve_device
@@ -46,7 +46,7 @@ def attacked_subset(count: int, size: int | None, seed: int, split: str) -> np.n
 
 
 def attack_images(
-    model: LeNet,
+    model: Classifier,
     images: np.ndarray,
     labels: np.ndarray,
     *,
@@ -84,7 +84,7 @@ def attack_images(
 
 def make_adversarial_set(
     path: Path,
-    model: LeNet,
+    model: Classifier,
     *,
     grey_dataset: Path,
     attack: Attack,

@@ -1,4 +1,4 @@
-"""The base model: a LeNet trained on the biased dataset, early stopping on its dev split. Stage: `train_base`."""
+"""The base model: a classifier trained on the biased dataset, early stopping on its dev split. Stage: `train_base`."""
 
 from __future__ import annotations
 
@@ -9,10 +9,19 @@ from bgbias.training import train_and_save
 
 
 def train_base(
-    dataset: Path, *, model: Path, history: Path, train_config: dict, device: str, seed: int, threads: int = 1
+    dataset: Path,
+    *,
+    model: Path,
+    history: Path,
+    model_name: str,
+    train_config: dict,
+    device: str,
+    seed: int,
+    threads: int = 1,
 ) -> None:
-    """Stage: train a LeNet on the train split of the colour dataset `dataset`, early stopping on its dev split."""
+    """Stage: train a fresh `model_name` on the train split of the colour dataset `dataset`, early stopping on its
+    dev split."""
     train_and_save(
-        read_split, dataset, model=model, history=history, train_config=train_config, device=device, seed=seed,
-        threads=threads,
+        read_split, dataset, model=model, history=history, model_name=model_name, train_config=train_config,
+        device=device, seed=seed, threads=threads,
     )

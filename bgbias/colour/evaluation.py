@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from bgbias import __version__
-from bgbias.models import LeNet, load_checkpoint, predict
+from bgbias.models import Classifier, load_checkpoint, predict
 from bgbias.storage import StoredSplit, read_attributes, read_split, write_json
 from bgbias.training import resolve_device
 
@@ -58,7 +58,7 @@ def metrics(labels: np.ndarray, predictions: np.ndarray, bg_color: np.ndarray, p
     }
 
 
-def evaluate_model(model: LeNet, split: StoredSplit, pool: np.ndarray, device: torch.device) -> dict:
+def evaluate_model(model: Classifier, split: StoredSplit, pool: np.ndarray, device: torch.device) -> dict:
     """All metrics of `model` on `split`."""
     return metrics(split.labels, predict(model, split.images, device), split.bg_color, pool)
 

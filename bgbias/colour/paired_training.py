@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from bgbias.colour.pairs import PairedSplit, read_paired_split
-from bgbias.models import EVAL_BATCH, LeNet, load_checkpoint, save_checkpoint, to_unit
+from bgbias.models import EVAL_BATCH, Classifier, load_checkpoint, save_checkpoint, to_unit
 from bgbias.seeding import rng_for
 from bgbias.training import EpochResult, TrainSpec, fit, resolve_device, write_history
 
@@ -66,7 +66,7 @@ class PairedSpec:
 
 
 def paired_loss(
-    model: LeNet, x: torch.Tensor, x_pair: torch.Tensor, y: torch.Tensor, spec: PairedSpec
+    model: Classifier, x: torch.Tensor, x_pair: torch.Tensor, y: torch.Tensor, spec: PairedSpec
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The paired loss of one batch (images in [0, 1]) and the logits of x."""
     logits, features = model.forward_with_features(torch.cat([x, x_pair]))
@@ -118,7 +118,7 @@ class PairTensors:
         return nhwc_input(x), nhwc_input(x_pair), self.labels[index]
 
 
-def paired_dev_loss(model: LeNet, dev: PairTensors, spec: PairedSpec) -> EpochResult:
+def paired_dev_loss(model: Classifier, dev: PairTensors, spec: PairedSpec) -> EpochResult:
     """Mean paired loss and accuracy on x over the dev pairs (eval mode)."""
     model.eval()
     total, correct = 0.0, 0
@@ -133,7 +133,7 @@ def paired_dev_loss(model: LeNet, dev: PairTensors, spec: PairedSpec) -> EpochRe
 
 
 def paired_fine_tune(
-    model: LeNet, train: PairedSplit, dev: PairedSplit, *, spec: PairedSpec, seed: int, device: torch.device
+    model: Classifier, train: PairedSplit, dev: PairedSplit, *, spec: PairedSpec, seed: int, device: torch.device
 ) -> pd.DataFrame:
     """Fine-tune `model` on (x, x') pairs; early stopping on the paired dev loss; per-epoch history."""
     model.set_dropout(spec.train.dropout)
