@@ -1,6 +1,7 @@
 """bgbias: background-bias experiments on coloured MNIST.
 
-Run `snakemake --cores all results/all`; see README.md for the targets.
+`snakemake --cores all results/all` runs the default experiment (`initial`); `results/<experiment>/all` runs a
+named experiment of experiments/; `docs/reproduction.md` rebuilds the claims table. See README.md.
 """
 
 from snakemake.utils import min_version
@@ -15,24 +16,30 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+
+
+rule all:
+    input:
+        lambda wildcards: missing_or_all(RUNS[DEFAULT_RUN].grid.outputs()),
+        code=code("manifest"),
+    output:
+        "results/all",
+    params:
+        outputs=lambda wildcards: RUNS[DEFAULT_RUN].grid.outputs(),
+    localrule: True
+    log:
+        "results/logs/all.log",
+    benchmark:
+        "results/benchmarks/all.tsv"
+    conda:
+        "environment.yml"
+    script:
+        "workflow_scripts/manifest.py"
+
+
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/attack.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
-
-
-rule all:
-    input:
-        targets=GRID.targets(),
-        code=code("manifest"),
-    output:
-        GRID.path("manifest"),
-    log:
-        GRID.log("manifest"),
-    benchmark:
-        GRID.benchmark("manifest")
-    conda:
-        "environment.yml"
-    script:
-        "workflow_scripts/manifest.py"
+include: "rules/studies.smk"

@@ -1,9 +1,10 @@
-"""Every output name of a run, from its validated config: what the rules, the plan and the CLI use.
+"""Every output name of a run, from its validated config: what the rules, the plan, the studies and the CLI use.
 
-`Grid(config)` lists the seeds, test sets, paired cells, models and attacks of the grid; `PATHS`
-holds the path pattern of every kind of output, relative to the run's root folder, with
-Snakemake-style wildcards (`{seed}`, `{model}`, ...). `Grid.pattern(kind)` gives a pattern under
-the root, `Grid.path(kind, **wildcards)` one path, and `Grid.targets()` every output of the run.
+`Grid(config, root)` lists the seeds, test sets, paired cells, models and attacks of a run; `PATHS`
+holds the path pattern of every kind of output, relative to a run's folder, with Snakemake-style
+wildcards (`{seed}`, `{model}`, ...). `pattern(kind)` gives the pattern under `results/{run}` (what
+the rules declare), `Grid.path(kind, **wildcards)` one path of a run, and `Grid.outputs()` every
+output of the run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from functools import cached_property
 from bgbias.adversarial.attacks import attack_names
 
 MNIST_RAW = "resources/mnist/MNIST/raw"
+RUN_ROOT = "results/{run}"  # a run's folder: results/<experiment> or results/<experiment>/<setup>
+DEFAULT_RUN = "initial"  # the experiment `results/all` builds
 BASE_MODEL = "base"  # the model trained on the biased dataset
 GREY_MODEL = "grey"  # the grey LeNet of the adversarial experiment, before fine-tuning
 CLEAN = "clean"  # the clean official test split, beside the adversarial test sets
@@ -42,14 +45,30 @@ PATHS = {
     "manifest": "all",
 }
 COLOUR_TABLES = ("accuracy", "per_colour", "fractions")  # each with a figure of the same name
+SUMMARY_TABLE = "summary"  # every model x test set x metric over the seeds: mean, std, n, 95 % interval
 ADVERSARIAL_TABLES = ("forgetting", "attacks")
 
 
-def fill(pattern: str, values: dict[str, str]) -> str:
-    """`pattern` with the wildcards named in `values` replaced by them, the others left as they are."""
+def pattern(kind: str, root: str = RUN_ROOT, **fixed: str) -> str:
+    """The path pattern of an output kind under `root`; the `fixed` wildcards filled in, the others left."""
+    return fill(f"{root}/{PATHS[kind]}", fixed)
+
+
+def log_pattern(kind: str, root: str = RUN_ROOT, **fixed: str) -> str:
+    """The log file pattern of the job that writes an output kind."""
+    return fill(f"{root}/logs/{PATHS[kind].rsplit('.', 1)[0]}.log", fixed)
+
+
+def benchmark_pattern(kind: str, root: str = RUN_ROOT, **fixed: str) -> str:
+    """The Snakemake benchmark file pattern of the job that writes an output kind."""
+    return fill(f"{root}/benchmarks/{PATHS[kind].rsplit('.', 1)[0]}.tsv", fixed)
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """`text` with the wildcards named in `values` replaced by them, the others left as they are."""
     for name, value in values.items():
-        pattern = pattern.replace(f"{{{name}}}", value)
-    return pattern
+        text = text.replace(f"{{{name}}}", value)
+    return text
 
 
 def slug(mode: str) -> str:
@@ -78,7 +97,7 @@ class PairedCell:
 class Grid:
     """The outputs of a run of a validated `config`, under the folder `root`."""
 
-    def __init__(self, config: dict, root: str = "results") -> None:
+    def __init__(self, config: dict, root: str = f"results/{DEFAULT_RUN}") -> None:
         self.config = config
         self.root = root
 
@@ -99,6 +118,11 @@ class Grid:
     def pool_test_set(self) -> str | None:
         """The test set whose backgrounds are pool colours (for the per-colour table), if the grid has one."""
         return "pool" if "pool" in self.test_sets else None
+
+    @cached_property
+    def per_colour_test_sets(self) -> list[str]:
+        """The test sets of the per-colour table: the pool test set (by background colour), then the single colours."""
+        return [self.pool_test_set, *self.colour_tests] if self.pool_test_set else self.colour_tests
 
     @cached_property
     def paired(self) -> dict[str, PairedCell]:
@@ -133,20 +157,8 @@ class Grid:
     def adversarial_models(self) -> list[str]:
         return [GREY_MODEL, *self.attacks]
 
-    def pattern(self, kind: str, **fixed: str) -> str:
-        """The path pattern of an output kind under the root; the `fixed` wildcards filled in, the others left."""
-        return fill(f"{self.root}/{PATHS[kind]}", fixed)
-
-    def log(self, kind: str, **fixed: str) -> str:
-        """The log file pattern of the job that writes an output kind."""
-        return fill(f"{self.root}/logs/{PATHS[kind].rsplit('.', 1)[0]}.log", fixed)
-
-    def benchmark(self, kind: str, **fixed: str) -> str:
-        """The Snakemake benchmark file pattern of the job that writes an output kind."""
-        return fill(f"{self.root}/benchmarks/{PATHS[kind].rsplit('.', 1)[0]}.tsv", fixed)
-
     def path(self, kind: str, **wildcards) -> str:
-        return self.pattern(kind).format(**wildcards)
+        return pattern(kind, self.root).format(**wildcards)
 
     def paths(self, kind: str, **lists) -> list[str]:
         """`path(kind, ...)` for every combination of the `lists` of wildcard values, in order."""
@@ -159,19 +171,43 @@ class Grid:
         """Metrics JSONs of every (seed, model, test set), or only of `test_sets`."""
         return self.paths("metrics", seed=self.seeds, model=self.models, test_set=test_sets or list(self.test_sets))
 
-    def adversarial_targets(self) -> list[str]:
+    def adversarial_outputs(self) -> list[str]:
+        """Every output of the adversarial experiment (none without attacks)."""
+        if not self.attacks:
+            return []
+        seeds = self.seeds
         tables = [self.path(kind, table=t) for t in ADVERSARIAL_TABLES for kind in ("table_csv", "table_md")]
-        return [*tables, self.path("figure", figure="forgetting")]
-
-    def targets(self) -> list[str]:
-        """Every output of the run that `all` lists (the rest follows from them)."""
-        seeds, models, test_sets = self.seeds, self.models, list(self.test_sets)
         return [
-            *(self.path("table_md", table=table) for table in COLOUR_TABLES),
-            "docs/reproduction.md",
-            *self.adversarial_targets(),
+            *self.paths("grey", seed=seeds),
+            *self.paths("grey_model", seed=seeds, model=self.adversarial_models),
+            *self.paths("grey_history", seed=seeds, model=self.adversarial_models),
+            *self.paths("adversarial_set", seed=seeds, attack=self.attacks),
+            *self.paths("adversarial_metrics", seed=seeds, model=self.adversarial_models),
+            *tables,
+            self.path("figure", figure="forgetting"),
+        ]
+
+    def table_outputs(self) -> list[str]:
+        """The run's tables (CSV and Markdown) and their figures."""
+        return [
+            *(self.path(kind, table=table) for table in COLOUR_TABLES for kind in ("table_csv", "table_md")),
+            *(self.path("figure", figure=table) for table in COLOUR_TABLES),
+            *(self.path(kind, table=SUMMARY_TABLE) for kind in ("table_csv", "table_md")),
+        ]
+
+    def outputs(self) -> list[str]:
+        """Every output of the run: intermediate ones too, so that `all` rebuilds whatever is missing."""
+        seeds, models, test_sets = self.seeds, self.models, list(self.test_sets)
+        per_test = dict(seed=seeds, model=models, test_set=test_sets)
+        return [
+            *self.paths("dataset", seed=seeds, dataset=self.datasets),
             *self.paths("samples", seed=seeds, dataset=self.datasets),
             *self.paths("model", seed=seeds, model=models),
+            *self.paths("history", seed=seeds, model=models),
             *self.paths("training_curve", seed=seeds, model=models),
-            *self.paths("confusion_png", seed=seeds, model=models, test_set=test_sets),
+            *self.paths("metrics", **per_test),
+            *self.paths("confusion_png", **per_test),
+            *self.paths("confusion_csv", **per_test),
+            *self.table_outputs(),
+            *self.adversarial_outputs(),
         ]

@@ -3,15 +3,15 @@ rule grey_dataset:
         mnist=MNIST_FILES,
         code=code("grey_dataset"),
     output:
-        GRID.pattern("grey"),
+        pattern("grey"),
     params:
-        data=grey_params(),
+        data=grey_params,
     resources:
         mem_mb=1000,
     log:
-        GRID.log("grey"),
+        log_pattern("grey"),
     benchmark:
-        GRID.benchmark("grey")
+        benchmark_pattern("grey")
     conda:
         "../environment.yml"
     script:
@@ -20,23 +20,23 @@ rule grey_dataset:
 
 rule train_grey:
     input:
-        data=GRID.pattern("grey"),
+        data=pattern("grey"),
         code=code("train_grey"),
     output:
-        model=GRID.pattern("grey_model", model=GREY_MODEL),
-        history=GRID.pattern("grey_history", model=GREY_MODEL),
+        model=pattern("grey_model", model=GREY_MODEL),
+        history=pattern("grey_history", model=GREY_MODEL),
     params:
-        train=config["adversarial"]["train"],
-        device=config["device"],
+        train=run_config("adversarial", "train"),
+        device=run_config("device"),
     threads: config["threads"]
     resources:
-        gpu=gpu_count(),
+        gpu=gpu_count,
         mem_mb=2000,
         runtime=60,
     log:
-        GRID.log("grey_model", model=GREY_MODEL),
+        log_pattern("grey_model", model=GREY_MODEL),
     benchmark:
-        GRID.benchmark("grey_model", model=GREY_MODEL)
+        benchmark_pattern("grey_model", model=GREY_MODEL)
     conda:
         "../environment.yml"
     script:
@@ -45,25 +45,23 @@ rule train_grey:
 
 rule attack:
     input:
-        model=GRID.pattern("grey_model", model=GREY_MODEL),
-        grey=GRID.pattern("grey"),
+        model=pattern("grey_model", model=GREY_MODEL),
+        grey=pattern("grey"),
         code=code("attack"),
     output:
-        GRID.pattern("adversarial_set"),
+        pattern("adversarial_set"),
     params:
         adversarial=attack_params,
-        device=config["device"],
-    wildcard_constraints:
-        attack=one_of(GRID.attacks),
+        device=run_config("device"),
     threads: config["threads"]
     resources:
-        gpu=gpu_count(),
+        gpu=gpu_count,
         mem_mb=3000,
         runtime=240,
     log:
-        GRID.log("adversarial_set"),
+        log_pattern("adversarial_set"),
     benchmark:
-        GRID.benchmark("adversarial_set")
+        benchmark_pattern("adversarial_set")
     conda:
         "../environment.yml"
     script:
@@ -72,26 +70,24 @@ rule attack:
 
 rule adversarial_finetune:
     input:
-        base=GRID.pattern("grey_model", model=GREY_MODEL),
-        data=GRID.pattern("adversarial_set"),
+        base=pattern("grey_model", model=GREY_MODEL),
+        data=pattern("adversarial_set"),
         code=code("adversarial_finetune"),
     output:
-        model=GRID.pattern("grey_model", model="{attack}"),
-        history=GRID.pattern("grey_history", model="{attack}"),
+        model=pattern("grey_model", model="{attack}"),
+        history=pattern("grey_history", model="{attack}"),
     params:
-        fine_tune=config["adversarial"]["fine_tune"],
-        device=config["device"],
-    wildcard_constraints:
-        attack=one_of(GRID.attacks),
+        fine_tune=run_config("adversarial", "fine_tune"),
+        device=run_config("device"),
     threads: config["threads"]
     resources:
-        gpu=gpu_count(),
+        gpu=gpu_count,
         mem_mb=2000,
         runtime=60,
     log:
-        GRID.log("grey_model", model="{attack}"),
+        log_pattern("grey_model", model="{attack}"),
     benchmark:
-        GRID.benchmark("grey_model", model="{attack}")
+        benchmark_pattern("grey_model", model="{attack}")
     conda:
         "../environment.yml"
     script:
@@ -100,23 +96,21 @@ rule adversarial_finetune:
 
 rule evaluate_adversarial:
     input:
-        model=GRID.pattern("grey_model", model="{grey_model}"),
-        clean=GRID.pattern("grey"),
-        sets=expand(GRID.pattern("adversarial_set", seed="{{seed}}"), attack=GRID.attacks),
+        model=pattern("grey_model", model="{grey_model}"),
+        clean=pattern("grey"),
+        sets=run_paths("adversarial_set", seed="{seed}", attack="attacks"),
         code=code("evaluate_adversarial"),
     output:
-        GRID.pattern("adversarial_metrics", model="{grey_model}"),
+        pattern("adversarial_metrics", model="{grey_model}"),
     params:
-        device=config["device"],
-    wildcard_constraints:
-        grey_model=one_of(GRID.adversarial_models),
+        device=run_config("device"),
     threads: config["threads"]
     resources:
         mem_mb=1500,
     log:
-        GRID.log("adversarial_metrics", model="{grey_model}"),
+        log_pattern("adversarial_metrics", model="{grey_model}"),
     benchmark:
-        GRID.benchmark("adversarial_metrics", model="{grey_model}")
+        benchmark_pattern("adversarial_metrics", model="{grey_model}")
     conda:
         "../environment.yml"
     script:
@@ -125,20 +119,20 @@ rule evaluate_adversarial:
 
 rule forgetting_table:
     input:
-        evaluations=GRID.paths("adversarial_metrics", seed=GRID.seeds, model=GRID.adversarial_models),
+        evaluations=run_paths("adversarial_metrics", seed="seeds", model="adversarial_models"),
         code=code("forgetting_table"),
     output:
         csv=report(
-            GRID.path("table_csv", table="forgetting"),
+            pattern("table_csv", table="forgetting"),
             caption="../report/forgetting.rst",
             category="Adversarial forgetting",
             labels={"table": "forgetting", "kind": "table"},
         ),
-        md=GRID.path("table_md", table="forgetting"),
+        md=pattern("table_md", table="forgetting"),
     log:
-        GRID.log("table_csv", table="forgetting"),
+        log_pattern("table_csv", table="forgetting"),
     benchmark:
-        GRID.benchmark("table_csv", table="forgetting")
+        benchmark_pattern("table_csv", table="forgetting")
     conda:
         "../environment.yml"
     script:
@@ -147,20 +141,20 @@ rule forgetting_table:
 
 rule attack_table:
     input:
-        sets=GRID.paths("adversarial_set", seed=GRID.seeds, attack=GRID.attacks),
+        sets=run_paths("adversarial_set", seed="seeds", attack="attacks"),
         code=code("attack_table"),
     output:
         csv=report(
-            GRID.path("table_csv", table="attacks"),
+            pattern("table_csv", table="attacks"),
             caption="../report/attacks.rst",
             category="Adversarial forgetting",
             labels={"table": "attacks", "kind": "table"},
         ),
-        md=GRID.path("table_md", table="attacks"),
+        md=pattern("table_md", table="attacks"),
     log:
-        GRID.log("table_csv", table="attacks"),
+        log_pattern("table_csv", table="attacks"),
     benchmark:
-        GRID.benchmark("table_csv", table="attacks")
+        benchmark_pattern("table_csv", table="attacks")
     conda:
         "../environment.yml"
     script:
@@ -169,19 +163,19 @@ rule attack_table:
 
 rule forgetting_figure:
     input:
-        table=GRID.path("table_csv", table="forgetting"),
+        table=pattern("table_csv", table="forgetting"),
         code=code("forgetting_figure"),
     output:
         report(
-            GRID.path("figure", figure="forgetting"),
+            pattern("figure", figure="forgetting"),
             caption="../report/forgetting.rst",
             category="Adversarial forgetting",
             labels={"table": "forgetting", "kind": "figure"},
         ),
     log:
-        GRID.log("figure", figure="forgetting"),
+        log_pattern("figure", figure="forgetting"),
     benchmark:
-        GRID.benchmark("figure", figure="forgetting")
+        benchmark_pattern("figure", figure="forgetting")
     conda:
         "../environment.yml"
     script:

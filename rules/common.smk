@@ -7,29 +7,46 @@ sys.path.insert(0, workflow.basedir)
 
 from bgbias.adversarial.attacks import attack_config_slice
 from bgbias.code_inputs import import_closure
+from bgbias.colour.datasets import biased_digits
 from bgbias.config import ConfigError, dataset_slice, paired_train_slice, validate_config
-from bgbias.grid import BASE_MODEL, GREY_MODEL, MNIST_RAW, Grid
+from bgbias.experiments import all_runs, load_experiments
+from bgbias.grid import (
+    BASE_MODEL, DEFAULT_RUN, GREY_MODEL, MNIST_RAW, SUMMARY_TABLE, benchmark_pattern, log_pattern, pattern,
+)
 from bgbias.mnist import MNIST_MD5
 
 try:
     config.update(validate_config(config))
-    GRID = Grid(config)
-except (ConfigError, ValueError) as error:
+    EXPERIMENTS = load_experiments(Path(workflow.basedir) / "experiments", config, workflow.config_settings.config)
+except ConfigError as error:
     raise WorkflowError(str(error)) from None
-
+RUNS = all_runs(EXPERIMENTS)
+if DEFAULT_RUN not in RUNS:
+    raise WorkflowError(f"experiments/{DEFAULT_RUN}.yaml is missing: it is the experiment that results/all builds")
+MULTI_SETUP = [name for name, experiment in EXPERIMENTS.items() if experiment.has_setups]
 MNIST_FILES = [f"{MNIST_RAW}/{name}" for name in MNIST_MD5]
 
 
 def one_of(names):
     """A wildcard pattern matching exactly one of `names`."""
-    return "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True)) or "(?!)"
+    return "|".join(re.escape(name) for name in sorted(set(names), key=len, reverse=True)) or "(?!)"
+
+
+def union(attribute):
+    """Every value of a grid attribute over all runs."""
+    return [value for run in RUNS.values() for value in getattr(run.grid, attribute)]
 
 
 wildcard_constraints:
+    run=one_of(RUNS),
+    experiment=one_of(MULTI_SETUP),
     seed=r"\d+",
-    test_set=one_of(GRID.test_sets),
-    paired=one_of(GRID.paired),
-    model=one_of(GRID.models),
+    test_set=one_of(union("test_sets")),
+    paired=one_of(union("paired")),
+    model=one_of(union("models")),
+    attack=one_of(union("attacks")),
+    grey_model=one_of(union("adversarial_models")),
+    dataset=one_of(union("datasets")),
 
 
 def code(script):
@@ -39,40 +56,121 @@ def code(script):
     return [os.path.relpath(root / path) for path in import_closure(f"workflow_scripts/{script}.py", root)]
 
 
+def run_config(*keys):
+    """A function of the wildcards giving the setting `keys` of the job's run (for `params:`)."""
+
+    def lookup(wildcards):
+        value = RUNS[wildcards.run].config
+        for key in keys:
+            value = value[key]
+        return value
+
+    return lookup
+
+
+def run_grid(wildcards):
+    return RUNS[wildcards.run].grid
+
+
+def run_paths(kind, **lists):
+    """A function of the wildcards: the paths of output `kind` in the job's run, for every combination of the
+    grid lists named by `lists` (e.g. seed="seeds"); a name in braces takes the job's own wildcard instead."""
+
+    def paths(wildcards):
+        grid = run_grid(wildcards)
+        values = {
+            key: [getattr(wildcards, name[1:-1])] if name.startswith("{") else getattr(grid, name)
+            for key, name in lists.items()
+        }
+        return grid.paths(kind, **values)
+
+    return paths
+
+
 def test_mode(wildcards):
-    return GRID.test_sets[wildcards.test_set]
+    return run_grid(wildcards).test_sets[wildcards.test_set]
 
 
 def paired_cell(wildcards):
-    return GRID.paired[wildcards.paired]
+    return run_grid(wildcards).paired[wildcards.paired]
 
 
-def dataset_params():
-    """The config slice every coloured dataset depends on."""
-    return dataset_slice(config)
+def dataset_params(wildcards):
+    """The config slice every coloured dataset of the run depends on."""
+    return dataset_slice(RUNS[wildcards.run].config)
 
 
-def paired_train_params():
-    """The paired config slice that paired training depends on (not the grid lists or K)."""
-    return paired_train_slice(config)
-
-
-def generation_mem_mb(split):
-    """Memory (MB) of a job that colours the official `split`: the images in RGB a few times over, plus Python."""
-    count = config["mnist"][f"{split}_size"] or {"train": 60000, "test": 10000}[split]
-    return 300 + count * 28 * 28 * 3 * 4 // 1_000_000
-
-
-def gpu_count():
-    """GPUs a training or attack job asks for: one, unless the config says `device: cpu`."""
-    return 0 if config["device"] == "cpu" else 1
-
-
-def grey_params():
+def grey_params(wildcards):
     """The config slice the grey MNIST dataset depends on."""
-    return {"mnist": dataset_slice(config)["mnist"]}
+    return {"mnist": dataset_slice(RUNS[wildcards.run].config)["mnist"]}
+
+
+def paired_train_params(wildcards):
+    """The paired config slice that paired training depends on (not the grid lists or K)."""
+    return paired_train_slice(RUNS[wildcards.run].config)
+
+
+def biased_digits_params(wildcards):
+    """The digits that carry their colour in the run's training data."""
+    bias = RUNS[wildcards.run].config["bias"]
+    return list(biased_digits(bias["mode"], bias["biased_digits"]))
 
 
 def attack_params(wildcards):
     """The config slice an adversarial set depends on: the attacked subset sizes, and its kind's settings."""
-    return attack_config_slice(config["adversarial"], wildcards.attack)
+    return attack_config_slice(RUNS[wildcards.run].config["adversarial"], wildcards.attack)
+
+
+def generation_mem_mb(split):
+    """Memory (MB) of a job that colours the official `split` of the largest run: the images in RGB a few times
+    over, plus Python."""
+    official = {"train": 60000, "test": 10000}[split]
+    count = max((run.config["mnist"][f"{split}_size"] or official for run in RUNS.values()), default=official)
+    return 300 + count * 28 * 28 * 3 * 4 // 1_000_000
+
+
+def gpu_count(wildcards):
+    """GPUs a training or attack job asks for: one, unless its run says `device: cpu`."""
+    return 0 if RUNS[wildcards.run].config["device"] == "cpu" else 1
+
+
+def missing(outputs):
+    return sorted(path for path in outputs if not os.path.exists(path))
+
+
+def missing_or_all(outputs):
+    """What a manifest needs: every output, or only the missing ones when some are.
+
+    Snakemake does not rebuild a missing file whose consumers are up to date; listing every output makes the
+    manifest rebuild whatever is missing. Listing only the missing ones then keeps their consumers out of this
+    invocation: a file rebuilt byte for byte leaves them up to date (inputs are compared by checksum).
+    """
+    return missing(outputs) or outputs
+
+
+def setup_paths(kind, **fixed):
+    """A function of the wildcards: the path of output `kind` in each run of the job's experiment."""
+
+    def paths(wildcards):
+        runs = EXPERIMENTS[wildcards.experiment].runs.values()
+        return [pattern(kind, root=f"results/{run.name}", **fixed) for run in runs]
+
+    return paths
+
+
+def experiment_outputs(experiment):
+    """Every output of the runs of an experiment, and its comparison tables."""
+    tables = [pattern(kind, root=f"results/{experiment}", table="comparison") for kind in ("table_csv", "table_md")]
+    return [path for run in EXPERIMENTS[experiment].runs.values() for path in run.grid.outputs()] + tables
+
+
+def claim_metrics(experiment, models, test_sets):
+    """Run name -> the metrics JSONs of `models` x `test_sets` over the seeds of each run of `experiment`."""
+    return {
+        run.name: run.grid.paths("metrics", seed=run.grid.seeds, model=models, test_set=test_sets)
+        for run in EXPERIMENTS[experiment].runs.values()
+    }
+
+
+STUDY = ("study", ["base", "paired-pool-f1", "paired-noise-f1", "paired-strips-f1"], ["pool", "noise"])
+REBIAS = ("rebias", ["base"], ["pool"])

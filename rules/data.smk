@@ -1,9 +1,11 @@
+# The mirror folder is read from the config, not passed as a parameter: the files are verified by their MD5s
+# (`md5` below), so a byte-identical mirror elsewhere, or a corrected typo, reruns nothing.
 rule mnist:
     output:
         MNIST_FILES,
     params:
-        mirror=config["mnist"]["mirror"],
         md5=config["mnist"]["md5"],
+    localrule: True
     log:
         "results/logs/mnist.log",
     benchmark:
@@ -19,17 +21,17 @@ rule biased_dataset:
         mnist=MNIST_FILES,
         code=code("biased_dataset"),
     output:
-        GRID.pattern("biased"),
+        pattern("biased"),
     params:
-        data=dataset_params(),
-        bias=config["bias"],
+        data=dataset_params,
+        bias=run_config("bias"),
     threads: 2
     resources:
         mem_mb=generation_mem_mb("train"),
     log:
-        GRID.log("biased"),
+        log_pattern("biased"),
     benchmark:
-        GRID.benchmark("biased")
+        benchmark_pattern("biased")
     conda:
         "../environment.yml"
     script:
@@ -41,17 +43,17 @@ rule test_dataset:
         mnist=MNIST_FILES,
         code=code("test_dataset"),
     output:
-        GRID.pattern("test_set"),
+        pattern("test_set"),
     params:
-        data=dataset_params(),
+        data=dataset_params,
         mode=test_mode,
     threads: 2
     resources:
         mem_mb=generation_mem_mb("test"),
     log:
-        GRID.log("test_set"),
+        log_pattern("test_set"),
     benchmark:
-        GRID.benchmark("test_set")
+        benchmark_pattern("test_set")
     conda:
         "../environment.yml"
     script:
@@ -60,23 +62,23 @@ rule test_dataset:
 
 rule paired_dataset:
     input:
-        biased=GRID.pattern("biased"),
+        biased=pattern("biased"),
         mnist=MNIST_FILES,
         code=code("paired_dataset"),
     output:
-        GRID.pattern("paired_set"),
+        pattern("paired_set"),
     params:
-        data=dataset_params(),
+        data=dataset_params,
         mode=lambda wildcards: paired_cell(wildcards).augment_mode,
         fraction=lambda wildcards: paired_cell(wildcards).fraction,
-        copies=config["paired"]["copies"],
+        copies=run_config("paired", "copies"),
     threads: 2
     resources:
         mem_mb=1500,
     log:
-        GRID.log("paired_set"),
+        log_pattern("paired_set"),
     benchmark:
-        GRID.benchmark("paired_set")
+        benchmark_pattern("paired_set")
     conda:
         "../environment.yml"
     script:

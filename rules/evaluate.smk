@@ -1,20 +1,21 @@
 rule evaluate:
     input:
-        model=GRID.pattern("model"),
-        data=GRID.pattern("test_set"),
+        model=pattern("model"),
+        data=pattern("test_set"),
         code=code("evaluate"),
     output:
-        GRID.pattern("metrics"),
+        pattern("metrics"),
     params:
-        color_pool=config["color_pool"],
-        device=config["device"],
+        color_pool=run_config("color_pool"),
+        biased_digits=biased_digits_params,
+        device=run_config("device"),
     threads: config["threads"]
     resources:
         mem_mb=1500,
     log:
-        GRID.log("metrics"),
+        log_pattern("metrics"),
     benchmark:
-        GRID.benchmark("metrics")
+        benchmark_pattern("metrics")
     conda:
         "../environment.yml"
     script:
@@ -23,28 +24,28 @@ rule evaluate:
 
 rule accuracy_table:
     input:
-        metrics=GRID.metrics(),
+        metrics=run_paths("metrics", seed="seeds", model="models", test_set="test_sets"),
         code=code("accuracy_table"),
     output:
         csv=report(
-            GRID.path("table_csv", table="accuracy"),
+            pattern("table_csv", table="accuracy"),
             caption="../report/accuracy.rst",
             category="Accuracy tables",
             labels={"table": "accuracy", "kind": "table"},
         ),
-        md=GRID.path("table_md", table="accuracy"),
+        md=pattern("table_md", table="accuracy"),
         png=report(
-            GRID.path("figure", figure="accuracy"),
+            pattern("figure", figure="accuracy"),
             caption="../report/accuracy.rst",
             category="Accuracy tables",
             labels={"table": "accuracy", "kind": "heatmap"},
         ),
     params:
-        test_sets=list(GRID.test_sets),
+        test_sets=lambda wildcards: list(run_grid(wildcards).test_sets),
     log:
-        GRID.log("table_csv", table="accuracy"),
+        log_pattern("table_csv", table="accuracy"),
     benchmark:
-        GRID.benchmark("table_csv", table="accuracy")
+        benchmark_pattern("table_csv", table="accuracy")
     conda:
         "../environment.yml"
     script:
@@ -53,30 +54,30 @@ rule accuracy_table:
 
 rule per_colour_table:
     input:
-        metrics=GRID.metrics([GRID.pool_test_set, *GRID.colour_tests] if GRID.pool_test_set else GRID.colour_tests),
+        metrics=run_paths("metrics", seed="seeds", model="models", test_set="per_colour_test_sets"),
         code=code("per_colour_table"),
     output:
         csv=report(
-            GRID.path("table_csv", table="per_colour"),
+            pattern("table_csv", table="per_colour"),
             caption="../report/per_colour.rst",
             category="Per-colour tables",
             labels={"table": "per_colour", "kind": "table"},
         ),
-        md=GRID.path("table_md", table="per_colour"),
+        md=pattern("table_md", table="per_colour"),
         png=report(
-            GRID.path("figure", figure="per_colour"),
+            pattern("figure", figure="per_colour"),
             caption="../report/per_colour.rst",
             category="Per-colour tables",
             labels={"table": "per_colour", "kind": "heatmap"},
         ),
     params:
-        color_pool=config["color_pool"],
-        pool_test_set=GRID.pool_test_set,
-        colour_tests=GRID.colour_tests,
+        color_pool=run_config("color_pool"),
+        pool_test_set=lambda wildcards: run_grid(wildcards).pool_test_set,
+        colour_tests=lambda wildcards: run_grid(wildcards).colour_tests,
     log:
-        GRID.log("table_csv", table="per_colour"),
+        log_pattern("table_csv", table="per_colour"),
     benchmark:
-        GRID.benchmark("table_csv", table="per_colour")
+        benchmark_pattern("table_csv", table="per_colour")
     conda:
         "../environment.yml"
     script:
@@ -85,50 +86,53 @@ rule per_colour_table:
 
 rule fraction_table:
     input:
-        metrics=GRID.metrics(),
+        metrics=run_paths("metrics", seed="seeds", model="models", test_set="test_sets"),
         code=code("fraction_table"),
     output:
         csv=report(
-            GRID.path("table_csv", table="fractions"),
+            pattern("table_csv", table="fractions"),
             caption="../report/fractions.rst",
             category="Augmentation fraction",
             labels={"table": "fractions", "kind": "table"},
         ),
-        md=GRID.path("table_md", table="fractions"),
+        md=pattern("table_md", table="fractions"),
         png=report(
-            GRID.path("figure", figure="fractions"),
+            pattern("figure", figure="fractions"),
             caption="../report/fractions.rst",
             category="Augmentation fraction",
             labels={"table": "fractions", "kind": "figure"},
         ),
     params:
-        test_sets=list(GRID.test_sets),
+        test_sets=lambda wildcards: list(run_grid(wildcards).test_sets),
     log:
-        GRID.log("table_csv", table="fractions"),
+        log_pattern("table_csv", table="fractions"),
     benchmark:
-        GRID.benchmark("table_csv", table="fractions")
+        benchmark_pattern("table_csv", table="fractions")
     conda:
         "../environment.yml"
     script:
         "../workflow_scripts/fraction_table.py"
 
 
-rule reproduction:
+rule summary_table:
     input:
-        accuracy=GRID.path("table_md", table="accuracy"),
-        per_colour=GRID.path("table_md", table="per_colour"),
-        fractions=GRID.path("table_md", table="fractions"),
-        metrics=GRID.metrics([GRID.pool_test_set] if GRID.pool_test_set else None),
-        code=code("reproduction"),
+        metrics=run_paths("metrics", seed="seeds", model="models", test_set="test_sets"),
+        code=code("summary_table"),
     output:
-        "docs/reproduction.md",
+        csv=report(
+            pattern("table_csv", table=SUMMARY_TABLE),
+            caption="../report/summary.rst",
+            category="Accuracy tables",
+            labels={"table": "summary", "kind": "table"},
+        ),
+        md=pattern("table_md", table=SUMMARY_TABLE),
     params:
-        config=config,
+        title=lambda wildcards: f"{wildcards.run}: every metric over the seeds",
     log:
-        "results/logs/reproduction.log",
+        log_pattern("table_csv", table=SUMMARY_TABLE),
     benchmark:
-        "results/benchmarks/reproduction.tsv"
+        benchmark_pattern("table_csv", table=SUMMARY_TABLE)
     conda:
         "../environment.yml"
     script:
-        "../workflow_scripts/reproduction.py"
+        "../workflow_scripts/summary_table.py"

@@ -1,20 +1,20 @@
 rule confusion_figure:
     input:
-        metrics=GRID.pattern("metrics"),
+        metrics=pattern("metrics"),
         code=code("confusion_figure"),
     output:
         png=report(
-            GRID.pattern("confusion_png"),
+            pattern("confusion_png"),
             caption="../report/confusion.rst",
             category="Confusion matrices",
             subcategory="{model}",
             labels={"model": "{model}", "test set": "{test_set}", "seed": "{seed}"},
         ),
-        csv=GRID.pattern("confusion_csv"),
+        csv=pattern("confusion_csv"),
     log:
-        GRID.log("confusion_png"),
+        log_pattern("confusion_png"),
     benchmark:
-        GRID.benchmark("confusion_png")
+        benchmark_pattern("confusion_png")
     conda:
         "../environment.yml"
     script:
@@ -23,19 +23,19 @@ rule confusion_figure:
 
 rule training_curve:
     input:
-        history=GRID.pattern("history"),
+        history=pattern("history"),
         code=code("training_curve"),
     output:
         report(
-            GRID.pattern("training_curve"),
+            pattern("training_curve"),
             caption="../report/training.rst",
             category="Training curves",
             labels={"model": "{model}", "seed": "{seed}"},
         ),
     log:
-        GRID.log("training_curve"),
+        log_pattern("training_curve"),
     benchmark:
-        GRID.benchmark("training_curve")
+        benchmark_pattern("training_curve")
     conda:
         "../environment.yml"
     script:
@@ -44,21 +44,19 @@ rule training_curve:
 
 rule sample_grid:
     input:
-        data=GRID.pattern("dataset"),
+        data=pattern("dataset"),
         code=code("sample_grid"),
     output:
         report(
-            GRID.pattern("samples"),
+            pattern("samples"),
             caption="../report/samples.rst",
             category="Datasets",
             labels={"dataset": "{dataset}", "seed": "{seed}"},
         ),
-    wildcard_constraints:
-        dataset=one_of(GRID.datasets),
     log:
-        GRID.log("samples"),
+        log_pattern("samples"),
     benchmark:
-        GRID.benchmark("samples")
+        benchmark_pattern("samples")
     conda:
         "../environment.yml"
     script:

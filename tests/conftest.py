@@ -20,7 +20,10 @@ from bgbias.training import TrainSpec
 REPO = Path(__file__).resolve().parents[1]
 MINI_MNIST = REPO / "tests" / "data" / "mnist-mini"
 TINY_CONFIG = REPO / "tests" / "data" / "tiny.yaml"
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "environment.yml", "pyproject.toml", "report", "rules", "schemas", "workflow_scripts", "profiles", "bgbias", "tests/data")
+WORKFLOW_FILES = (
+    "Snakefile", "config.yaml", "environment.yml", "pyproject.toml", "report", "rules", "schemas", "workflow_scripts",
+    "profiles", "bgbias", "experiments", "tests/data",
+)
 
 
 DEFAULTS = validate_config({})  # every setting at the schema's default

@@ -359,7 +359,7 @@ def test_dry_run_coerces_command_line_values(workflow_dir: Path) -> None:
         "paired={pick: 2, copies: 3}", "mnist={dev_size: 50}",
     )
     output = process.stdout + process.stderr
-    assert "results/s0/models/base.pt" in output and "results/s1/models/base.pt" in output
+    assert "results/initial/s0/models/base.pt" in output and "results/initial/s1/models/base.pt" in output
 
 
 def test_schema_enums_equal_the_registries() -> None:

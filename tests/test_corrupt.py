@@ -215,22 +215,22 @@ def test_truncated_and_foreign_checkpoints(tmp_path: Path, grey_checkpoint: Path
 def test_workflow_stops_on_corrupt_mnist_mirror(workflow_dir: Path) -> None:
     workdir = prepare(workflow_dir)
     truncate(workdir / "tests/data/mnist-mini" / IMAGES, 0.5)
-    process = run_snakemake(workdir, "--cores", "1", "results/s0/datasets/test/pool.h5", check=False)
+    process = run_snakemake(workdir, "--cores", "1", "results/initial/s0/datasets/test/pool.h5", check=False)
     output = process.stdout + process.stderr
     assert process.returncode != 0
     assert f"MNIST file corrupt: tests/data/mnist-mini/{IMAGES} has MD5" in output
-    assert not (workdir / "results/s0/datasets/test/pool.h5").exists()
+    assert not (workdir / "results/initial/s0/datasets/test/pool.h5").exists()
 
 
 @pytest.mark.workflow
 def test_workflow_stops_on_truncated_dataset(tmp_path: Path) -> None:
     workdir = prepare(copy_workflow(tmp_path / "workflow"))
-    biased = workdir / "results/s0/datasets/biased.h5"
+    biased = workdir / "results/initial/s0/datasets/biased.h5"
     run_snakemake(workdir, "--cores", "2", str(biased.relative_to(workdir)))
     truncate(biased, 0.5)
-    process = run_snakemake(workdir, "--cores", "1", "results/s0/models/base.pt", check=False)
+    process = run_snakemake(workdir, "--cores", "1", "results/initial/s0/models/base.pt", check=False)
     output = process.stdout + process.stderr
     assert process.returncode != 0
     assert "Error in rule train_base" in output
-    assert "cannot read dataset file results/s0/datasets/biased.h5: " in output
+    assert "cannot read dataset file results/initial/s0/datasets/biased.h5: " in output
     assert "Unable to synchronously open file (truncated file: eof = " in output

@@ -26,7 +26,7 @@ from workflow_helpers import (
 )
 
 TILES = 40  # 40 x 600 = 24,000 training images: writing the biased HDF5 file takes long enough to catch
-BIASED = "results/s0/datasets/biased.h5"
+BIASED = "results/initial/s0/datasets/biased.h5"
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -108,13 +108,13 @@ def test_kill_during_training(tmp_path: Path, tmp_path_factory: pytest.TempPathF
     """Three epochs, no early stop: killed after the first epoch is logged, the rerun trains from scratch."""
     reference = reference_run(tmp_path_factory)
     workdir = prepare(copy_workflow(tmp_path / "killed"), TRAINING)
-    log = workdir / "results/logs/s0/models/base.log"
+    log = workdir / "results/initial/logs/s0/models/base.log"
     run = start_snakemake(workdir, "--cores", "2", METRICS)
     wait_until(lambda: log.is_file() and "epoch 1/3" in log.read_text(), run, "the first training epoch")
     kill_group(run)
     time.sleep(1)
     assert "epoch 3/3" not in log.read_text()
-    assert not (workdir / "results/s0/models/base.pt").exists()
+    assert not (workdir / "results/initial/s0/models/base.pt").exists()
     assert not (workdir / METRICS).exists()
 
     run_snakemake(workdir, "--unlock")

@@ -210,7 +210,7 @@ def test_workflow_plans_a_paired_dataset_per_mode_and_fraction_and_a_sample_grid
     planned = process.stdout
     for augment in ("pool", "noise", "solid-1"):
         for fraction in ("1", "0.25"):
-            assert f"results/s0/datasets/paired/{augment}-f{fraction}.h5" in planned
-            assert f"results/s0/figures/samples/paired/{augment}-f{fraction}.png" in planned
+            assert f"results/initial/s0/datasets/paired/{augment}-f{fraction}.h5" in planned
+            assert f"results/initial/s0/figures/samples/paired/{augment}-f{fraction}.png" in planned
     for dataset in ("biased", "test/pool"):
-        assert f"results/s0/figures/samples/{dataset}.png" in planned
+        assert f"results/initial/s0/figures/samples/{dataset}.png" in planned

@@ -27,9 +27,9 @@ def test_two_runs_give_identical_outputs(tmp_path: Path, tmp_path_factory: pytes
         first, second, ("s0/datasets/**/*.h5", "s0/models/*.pt", "s0/models/*.csv", "s0/eval/**/*.json")
     )
     assert {
-        "results/s0/datasets/biased.h5", "results/s0/datasets/test/pool.h5", "results/s0/models/base.pt", METRICS
+        "results/initial/s0/datasets/biased.h5", "results/initial/s0/datasets/test/pool.h5", "results/initial/s0/models/base.pt", METRICS
     } <= set(compared)
-    for dataset in ("results/s0/datasets/biased.h5", "results/s0/datasets/test/pool.h5"):
+    for dataset in ("results/initial/s0/datasets/biased.h5", "results/initial/s0/datasets/test/pool.h5"):
         assert (first / dataset).read_bytes() == (second / dataset).read_bytes(), dataset
 
 
@@ -38,12 +38,12 @@ def test_every_output_records_seed_and_config_slice(tmp_path_factory: pytest.Tem
     run = reference_run(tmp_path_factory)
     config = validate_config(deep_merge(yaml.safe_load(TINY_CONFIG.read_text()), TRAINING))
     data = dataset_slice(config)
-    biased = read_attributes(run / "results/s0/datasets/biased.h5")
+    biased = read_attributes(run / "results/initial/s0/datasets/biased.h5")
     assert biased["config"] == {**data, "bias": config["bias"]} and biased["seed"] == 0
-    test = read_attributes(run / "results/s0/datasets/test/pool.h5")
+    test = read_attributes(run / "results/initial/s0/datasets/test/pool.h5")
     assert test["config"] == {**data, "mode": "pool"} and test["seed"] == 0
 
-    checkpoint = torch.load(run / "results/s0/models/base.pt", weights_only=False)
+    checkpoint = torch.load(run / "results/initial/s0/models/base.pt", weights_only=False)
     assert checkpoint["seed"] == 0 and checkpoint["device"] == "cpu"
     assert checkpoint["config"] == {"train": config["train"], "data": biased["config"]}
     assert checkpoint["config"]["train"]["epochs"] == 3

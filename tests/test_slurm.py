@@ -31,7 +31,7 @@ needs_cluster = pytest.mark.skipif(
 
 # One figure of a paired model: 8 jobs of 8 rules (MNIST, three datasets, two trainings, evaluation, figure),
 # enough to show every kind of job going through SLURM without the whole grid's polling time.
-CLUSTER_TARGET = "results/s0/figures/confusion/paired-pool-f1/pool.png"
+CLUSTER_TARGET = "results/initial/s0/figures/confusion/paired-pool-f1/pool.png"
 
 
 def job_stats(output: str) -> Counter:

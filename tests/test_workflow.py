@@ -37,7 +37,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_one_figure_target_builds_only_what_it_needs(workflow_dir: Path) -> None:
-    jobs = planned_jobs(workflow_dir, "results/s0/figures/confusion/base/noise.png")
+    jobs = planned_jobs(workflow_dir, "results/initial/s0/figures/confusion/base/noise.png")
     assert jobs == {
         "mnist": 1, "biased_dataset": 1, "test_dataset": 1, "train_base": 1, "evaluate": 1, "confusion_figure": 1,
     }
@@ -47,7 +47,7 @@ def test_dry_run_lists_the_initial_setup(workflow_dir: Path) -> None:
     result = run_snakemake(workflow_dir, "results/all", "-n", "--quiet", "rules")
     for rule in (
         "mnist", "biased_dataset", "test_dataset", "paired_dataset", "sample_grid", "train_base", "paired_train",
-        "evaluate", "confusion_figure", "accuracy_table", "per_colour_table", "fraction_table", "reproduction", "all",
+        "evaluate", "confusion_figure", "accuracy_table", "per_colour_table", "fraction_table", "summary_table", "all",
     ):
         assert rule in result.stdout
 
@@ -59,7 +59,7 @@ def test_lint_is_clean(workflow_dir: Path) -> None:
 
 def test_nested_override_from_the_command_line(workflow_dir: Path) -> None:
     result = run_snakemake(
-        workflow_dir, "results/s0/models/base.pt", "-n", "--printshellcmds", "--config", "train={epochs: 3, lr: 0.01}"
+        workflow_dir, "results/initial/s0/models/base.pt", "-n", "--printshellcmds", "--config", "train={epochs: 3, lr: 0.01}"
     )
     assert "train_base" in result.stdout
     bad = run_snakemake(workflow_dir, "-n", "--config", "train={epochs: 0}", check=False)
@@ -73,54 +73,56 @@ def test_tiny_end_to_end_run(finished_run: Path) -> None:
     listed = [line.split("\t")[1] for line in (results / "all").read_text().splitlines()]
     assert listed and all((workflow_dir / path).is_file() for path in listed)
 
-    with h5py.File(results / "s0/datasets/biased.h5", "r") as handle:
+    with h5py.File(results / "initial/s0/datasets/biased.h5", "r") as handle:
         assert set(handle) == {"train", "dev"}
         assert handle["train/images"].shape == (500, 28, 28, 3)
         assert handle["dev/images"].shape == (100, 28, 28, 3)
         assert json.loads(handle.attrs["config"])["bias"]["biased_digits"] == [5, 6, 7, 8, 9]
         assert handle.attrs["seed"] == 0
 
-    history = pd.read_csv(results / "s0/models/base.csv")
+    history = pd.read_csv(results / "initial/s0/models/base.csv")
     assert list(history.columns[:5]) == ["epoch", "train_loss", "train_accuracy", "dev_loss", "dev_accuracy"]
     assert 1 <= len(history) <= 2 and history["best"].sum() == 1
-    model, meta = load_checkpoint(results / "s0/models/base.pt", in_channels=3)
+    model, meta = load_checkpoint(results / "initial/s0/models/base.pt", in_channels=3)
     assert meta["seed"] == 0 and meta["config"]["train"]["epochs"] == 2
 
-    metrics = json.loads((results / "s0/eval/base/pool.json").read_text())
+    metrics = json.loads((results / "initial/s0/eval/base/pool.json").read_text())
     confusion = np.array(metrics["confusion"])
     assert confusion.shape == (10, 10) and confusion.sum() == metrics["n"] == 300
     assert metrics["accuracy"] == pytest.approx(np.trace(confusion) / 300)
     assert len(metrics["per_digit"]) == 10
 
-    table = pd.read_csv(results / "s0/figures/confusion/base/pool.csv", index_col=0)
+    table = pd.read_csv(results / "initial/s0/figures/confusion/base/pool.csv", index_col=0)
     assert np.array_equal(table.to_numpy(), confusion)
-    for png in ("s0/figures/confusion/base/pool.png", "s0/figures/training/base.png"):
+    for png in ("initial/s0/figures/confusion/base/pool.png", "initial/s0/figures/training/base.png"):
         with Image.open(results / png) as image:
             assert image.format == "PNG" and image.width > 300
-    assert (results / "logs/s0/models/base.log").read_text().count("epoch ") >= 1
+    assert (results / "initial/logs/s0/models/base.log").read_text().count("epoch ") >= 1
 
     models = ["base", "paired-pool-f1"]
-    paired_history = pd.read_csv(results / "s0/models/paired-pool-f1.csv")
+    paired_history = pd.read_csv(results / "initial/s0/models/paired-pool-f1.csv")
     assert 1 <= len(paired_history) <= 2
-    _, paired_meta = load_checkpoint(results / "s0/models/paired-pool-f1.pt", in_channels=3)
+    _, paired_meta = load_checkpoint(results / "initial/s0/models/paired-pool-f1.pt", in_channels=3)
     assert paired_meta["config"]["paired"]["method"] == "l2"
 
-    accuracy = pd.read_csv(results / "tables/accuracy.csv", index_col="model")
+    accuracy = pd.read_csv(results / "initial/tables/accuracy.csv", index_col="model")
     assert list(accuracy.index) == models and list(accuracy.columns) == ["pool", "noise", "solid-black"]
     for model in models:
         for test_set in accuracy.columns:
-            saved = json.loads((results / f"s0/eval/{model}/{test_set}.json").read_text())["accuracy"]
+            saved = json.loads((results / f"initial/s0/eval/{model}/{test_set}.json").read_text())["accuracy"]
             assert accuracy.loc[model, test_set] == pytest.approx(saved, abs=1e-4)
-    per_colour = pd.read_csv(results / "tables/per_colour.csv", index_col="model")
+    per_colour = pd.read_csv(results / "initial/tables/per_colour.csv", index_col="model")
     assert list(per_colour.index) == models and len(per_colour.columns) == 11
     assert per_colour.columns[0] == "pool 0 (255,0,0)" and per_colour.columns[-1] == "solid-black"
-    fractions = pd.read_csv(results / "tables/fractions.csv")
+    fractions = pd.read_csv(results / "initial/tables/fractions.csv")
     assert fractions[["augment", "fraction"]].values.tolist() == [["pool", 1.0]]
-    assert (results / "tables/accuracy.md").read_text().count("\n") == 2 + len(models)
-    report = (workflow_dir / "docs/reproduction.md").read_text()
-    assert "### paired-pool-f1" in report and "## Accuracy: models x test sets" in report
+    assert (results / "initial/tables/accuracy.md").read_text().count("\n") == 2 + len(models)
+    summary = pd.read_csv(results / "initial/tables/summary.csv")
+    row = summary.set_index(["model", "test_set", "metric"]).loc[("base", "pool", "accuracy")]
+    assert row["n"] == 1 and row["mean"] == pytest.approx(accuracy.loc["base", "pool"], abs=1e-4)
+    assert not (workflow_dir / "docs/reproduction.md").exists(), "only its own target writes the claims table"
     for png in ("figures/accuracy.png", "figures/per_colour.png", "figures/fractions.png", "s0/figures/samples/biased.png"):
-        assert (results / png).read_bytes()[:4] == b"\x89PNG"
+        assert (results / "initial" / png).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_nothing_reruns_after_a_finished_run(finished_run: Path) -> None:
@@ -131,7 +133,7 @@ def test_changing_the_paired_reg_reruns_exactly_its_dependents(finished_run: Pat
     jobs = planned_jobs(finished_run, "results/all", "--config", "paired={reg: 0.001}")
     assert jobs == {
         "paired_train": 1, "evaluate": 3, "confusion_figure": 3, "training_curve": 1,
-        "accuracy_table": 1, "per_colour_table": 1, "fraction_table": 1, "reproduction": 1, "all": 1,
+        "accuracy_table": 1, "per_colour_table": 1, "fraction_table": 1, "summary_table": 1, "all": 1,
     }
 
 
@@ -148,7 +150,7 @@ def test_editing_library_code_reruns_the_rules_that_run_it(finished_run: Path) -
         jobs = planned_jobs(finished_run, "results/all")
     finally:
         module.write_text(original)
-    assert set(jobs) == {"accuracy_table", "per_colour_table", "fraction_table", "reproduction", "all"}
+    assert set(jobs) == {"accuracy_table", "per_colour_table", "fraction_table", "summary_table", "all"}
 
 
 def test_report_holds_every_category(finished_run: Path) -> None:
@@ -190,7 +192,8 @@ def declared_code(dry_run: str) -> dict[str, set[str]]:
 
 
 def test_each_rule_lists_exactly_the_modules_its_adapter_imports(workflow_dir: Path) -> None:
-    declared = declared_code(run_snakemake(workflow_dir, "results/all", "-n", "--forceall").stdout)
+    targets = ("results/all", "results/later/all", "results/rebias/all", "docs/reproduction.md")  # every rule
+    declared = declared_code(run_snakemake(workflow_dir, *targets, "-n", "--forceall").stdout)
     imports = adapter_imports(workflow_dir)
     scripts = rule_scripts(workflow_dir)
     assert set(declared) == set(scripts)
@@ -207,6 +210,7 @@ def test_each_rule_lists_exactly_the_modules_its_adapter_imports(workflow_dir: P
         ("bgbias/colour/evaluation.py", {"evaluate"}),
         ("bgbias/adversarial/tables.py", {"attack_table", "forgetting_table"}),
         ("bgbias/figures.py", {"training_curve", "sample_grid", "confusion_figure", "accuracy_table", "per_colour_table",
+                               "summary_table",
                                "fraction_table", "forgetting_figure"}),
     ],
 )

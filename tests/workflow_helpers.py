@@ -25,7 +25,7 @@ from conftest import REPO, copy_workflow, run_snakemake
 TINY = Path("tests/data/tiny.yaml")
 # three epochs without early stopping: long enough to kill the run in the middle of training
 TRAINING = {"train": {"epochs": 3, "patience": 3}}
-METRICS = "results/s0/eval/base/pool.json"
+METRICS = "results/initial/s0/eval/base/pool.json"
 TIMINGS = ["seconds", "train_seconds"]  # history columns that measure time, not results
 
 

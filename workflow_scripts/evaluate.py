@@ -9,6 +9,7 @@ with log_to(snakemake.log[0]):
         snakemake.input.data,
         output=snakemake.output[0],
         color_pool=snakemake.params.color_pool,
+        biased_digits=snakemake.params.biased_digits,
         device=snakemake.params.device,
         threads=snakemake.threads,
     )

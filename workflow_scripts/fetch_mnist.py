@@ -6,4 +6,4 @@ from bgbias.logs import log_to
 from bgbias.mnist import fetch
 
 with log_to(snakemake.log[0]):
-    fetch(Path(snakemake.output[0]).parent, snakemake.params.mirror, snakemake.params.md5)
+    fetch(Path(snakemake.output[0]).parent, snakemake.config["mnist"]["mirror"], snakemake.params.md5)

@@ -4,4 +4,4 @@ from bgbias.logs import log_to
 from bgbias.storage import write_manifest
 
 with log_to(snakemake.log[0]):
-    write_manifest(snakemake.output[0], snakemake.input.targets)
+    write_manifest(snakemake.output[0], snakemake.params.outputs)

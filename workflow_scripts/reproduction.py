@@ -1,15 +1,15 @@
-"""docs/reproduction.md from the tables and metrics of a run."""
+"""docs/reproduction.md: the original notes' claims in both setups over seeds, and ReBias's protocol."""
 
 from bgbias.colour.reproduction import write_reproduction
 from bgbias.logs import log_to
 
 with log_to(snakemake.log[0]):
-    inputs = snakemake.input
+    params = snakemake.params
     write_reproduction(
         snakemake.output[0],
-        config=snakemake.params.config,
-        accuracy_md=inputs.accuracy,
-        per_colour_md=inputs.per_colour,
-        fractions_md=inputs.fractions,
-        pool_metrics=inputs.metrics,
+        study=params.study,
+        rebias=params.rebias,
+        correlations=params.correlations,
+        recipes=params.recipes,
+        descriptions=params.descriptions,
     )

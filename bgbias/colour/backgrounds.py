@@ -41,7 +41,8 @@ STRIP_PERIOD, STRIP_A_ROWS = 5, 2  # strips: rows with row % 5 < 2 get colour A,
 NOISE_CENTRE = 128
 NOISE_HALF_WIDTH = {"noise_weak": 32, "noise_minor": 10}
 GAUSSIAN_LEVELS = 1 << 16
-MIXTURE = ("pool", "random_pure", "strips", "noise")
+MIXTURE = ("pool", "random_pure", "strips", "noise")  # `mixture`: the notes' components; `mixture:a,b,...` chooses
+NOT_MIXABLE = ("mixture", "crossover")  # modes a `mixture:` list may not hold
 
 
 @dataclass(frozen=True)
@@ -108,14 +109,28 @@ def parse_solid(spec: str) -> tuple[int, int, int]:
     )
 
 
+def parse_mixture(spec: str) -> tuple[str, ...]:
+    """The components of `mixture:<mode>,<mode>,...` (two or more modes, none a mixture or crossover)."""
+    components = tuple(spec.split(":", 1)[1].split(","))
+    if len(components) < 2 or any(ALIASES.get(c, c) not in MODES or ALIASES.get(c, c) in NOT_MIXABLE for c in components):
+        mixable = sorted(name for name in [*MODES, *ALIASES] if ALIASES.get(name, name) not in NOT_MIXABLE)
+        raise ValueError(
+            f"unknown mixture {spec!r}: use mixture:<mode>,<mode>,... with two or more of {', '.join(mixable)}"
+        )
+    return components
+
+
 def canonical_mode(mode: str) -> str:
     """The registry name of `mode` (aliases resolved); raise ValueError naming the allowed modes."""
     if mode.startswith("solid:"):
         parse_solid(mode)
         return mode
+    if mode.startswith("mixture:"):
+        parse_mixture(mode)
+        return mode
     name = ALIASES.get(mode, mode)
     if name not in MODES:
-        allowed = sorted([*MODES, *ALIASES, "solid:<name>", "solid:r,g,b"])
+        allowed = sorted([*MODES, *ALIASES, "solid:<name>", "solid:r,g,b", "mixture:<mode>,<mode>,..."])
         raise ValueError(f"unknown background mode {mode!r}; allowed: {', '.join(allowed)}")
     return name
 
@@ -125,6 +140,8 @@ def generate(mode: str, mask: np.ndarray, rng: np.random.Generator, context: Mod
     name = canonical_mode(mode)
     if name.startswith("solid:"):
         return fill_colors(mask.shape[0], np.tile(np.array(parse_solid(name), np.uint8), (mask.shape[0], 1)))
+    if name.startswith("mixture:"):
+        return mixture_of(parse_mixture(name))(mask, rng, context)
     return MODES[name](mask, rng, context)
 
 
@@ -304,16 +321,22 @@ def crossover_background(mask: np.ndarray, rng: np.random.Generator, context: Mo
     return Background(fill_covered(images, masks), donors.colors[donor])
 
 
-@register("mixture")
-def mixture_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
-    """Per image, one of pool, random_pure, strips, noise (uniformly); each component generated on its images."""
-    count = mask.shape[0]
-    component = rng.integers(0, len(MIXTURE), size=count)
-    pixels = np.empty((count, SIZE, SIZE, 3), np.uint8)
-    colors = np.empty((count, 3), np.int16)
-    modes = np.asarray(MIXTURE, dtype=MODE_DTYPE)[component]
-    for index, name in enumerate(MIXTURE):
-        rows = np.flatnonzero(component == index)
-        part = MODES[name](mask[rows], rng, context)
-        pixels[rows], colors[rows] = part.pixels, part.colors
-    return Background(pixels, colors, modes)
+def mixture_of(components: tuple[str, ...]) -> ModeFn:
+    """A mode that gives each image the background of one of `components`, chosen uniformly."""
+
+    def mixture(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+        count = mask.shape[0]
+        component = rng.integers(0, len(components), size=count)
+        pixels = np.empty((count, SIZE, SIZE, 3), np.uint8)
+        colors = np.empty((count, 3), np.int16)
+        modes = np.asarray(components, dtype=MODE_DTYPE)[component]
+        for index, name in enumerate(components):
+            rows = np.flatnonzero(component == index)
+            part = MODES[ALIASES.get(name, name)](mask[rows], rng, context)
+            pixels[rows], colors[rows] = part.pixels, part.colors
+        return Background(pixels, colors, modes)
+
+    return mixture
+
+
+register("mixture")(mixture_of(MIXTURE))

@@ -37,38 +37,72 @@ def grouped_accuracy(correct: np.ndarray, groups: np.ndarray, count: int) -> np.
         return np.where(totals > 0, hits / np.maximum(totals, 1), np.nan)
 
 
-def metrics(labels: np.ndarray, predictions: np.ndarray, bg_color: np.ndarray, pool: np.ndarray) -> dict:
-    """Overall, per-digit, per-pool-colour and digit x colour accuracy, and the confusion matrix.
+def metrics(
+    labels: np.ndarray, predictions: np.ndarray, bg_color: np.ndarray, *, pool: np.ndarray, biased_digits: tuple[int, ...]
+) -> dict:
+    """Overall, per-digit, per-pool-colour and digit x colour accuracy, the confusion matrix, and the ReBias / LfF
+    metrics (the README defines each):
 
-    `unbiased_accuracy` is the mean over the non-empty cells of the 10 x 10 digit x colour
-    accuracy matrix: every (digit, colour) combination weighs the same, whatever its count.
+    - `unbiased_accuracy`: the mean over the non-empty cells of the 10 x 10 digit x pool-colour accuracy matrix
+      (every combination weighs the same, whatever its count); `worst_cell_accuracy`: their minimum;
+    - `bias_aligned_accuracy`: images of a biased digit (of the model's training setup) on that digit's own pool
+      colour; `bias_conflicting_accuracy`: images of a biased digit on another pool colour.
+
+    Images whose background is not a pool colour count only in the overall and per-digit figures; a metric with no
+    image is null.
     """
     correct = (labels == predictions).astype(float)
     colour = pool_index(bg_color, pool)
     cell = np.where(colour >= 0, labels * len(pool) + colour, -1)
     digit_colour = grouped_accuracy(correct, cell, DIGITS * len(pool)).reshape(DIGITS, len(pool))
+    biased = np.isin(labels, biased_digits) & (colour >= 0)
+    filled = np.isfinite(digit_colour)
     return {
         "n": int(len(labels)),
         "accuracy": float(correct.mean()),
         "per_digit": grouped_accuracy(correct, labels, DIGITS).tolist(),
         "per_colour": grouped_accuracy(correct, colour, len(pool)).tolist(),
         "digit_colour": digit_colour.tolist(),
-        "unbiased_accuracy": float(np.nanmean(digit_colour)) if np.isfinite(digit_colour).any() else None,
+        "unbiased_accuracy": float(digit_colour[filled].mean()) if filled.any() else None,
+        "worst_cell_accuracy": float(digit_colour[filled].min()) if filled.any() else None,
+        "bias_aligned_accuracy": share(correct, biased & (colour == labels)),
+        "bias_conflicting_accuracy": share(correct, biased & (colour != labels)),
+        "biased_digits": list(biased_digits),
         "confusion": confusion_matrix(labels, predictions).tolist(),
     }
 
 
-def evaluate_model(model: Classifier, split: StoredSplit, pool: np.ndarray, device: torch.device) -> dict:
+def share(correct: np.ndarray, where: np.ndarray) -> float | None:
+    """The accuracy over the images `where`, None when there are none."""
+    return float(correct[where].mean()) if where.any() else None
+
+
+def evaluate_model(
+    model: Classifier, split: StoredSplit, *, pool: np.ndarray, biased_digits: tuple[int, ...], device: torch.device
+) -> dict:
     """All metrics of `model` on `split`."""
-    return metrics(split.labels, predict(model, split.images, device), split.bg_color, pool)
+    predictions = predict(model, split.images, device)
+    return metrics(split.labels, predictions, split.bg_color, pool=pool, biased_digits=biased_digits)
 
 
-def evaluate(model: Path, test_set: Path, *, output: Path, color_pool: list, device: str, threads: int = 1) -> None:
-    """Stage: all metrics of a model on the test split of `test_set`, as JSON."""
+def evaluate(
+    model: Path,
+    test_set: Path,
+    *,
+    output: Path,
+    color_pool: list,
+    biased_digits: list[int],
+    device: str,
+    threads: int = 1,
+) -> None:
+    """Stage: all metrics of a model on the test split of `test_set`, as JSON (`biased_digits`: those of the model's
+    training setup, for the bias-aligned and bias-conflicting accuracy)."""
     torch.set_num_threads(threads)
     net, meta = load_checkpoint(Path(model), in_channels=3)
     split = read_split(test_set, "test")
-    result = evaluate_model(net, split, np.asarray(color_pool), resolve_device(device))
+    result = evaluate_model(
+        net, split, pool=np.asarray(color_pool), biased_digits=tuple(biased_digits), device=resolve_device(device)
+    )
     log.info("%s on %s: accuracy %.4f", model, test_set, result["accuracy"])
     config = {"model": meta.get("config"), "test_set": read_attributes(test_set)["config"], "color_pool": color_pool}
     write_json(

@@ -14,13 +14,19 @@ import pandas as pd
 
 from bgbias.colour.plots import fraction_figure
 from bgbias.figures import save_figure, table_heatmap
+from bgbias.stats import Summary, summarize
 from bgbias.storage import write_csv_markdown
 
 PAIRED_MODEL = re.compile(r"^paired-(?P<augment>.+)-f(?P<fraction>[0-9.e+-]+)$")
 
 
+SUMMARY_METRICS = (  # the metrics of the summary and comparison tables, as the README defines them
+    "accuracy", "unbiased_accuracy", "bias_aligned_accuracy", "bias_conflicting_accuracy", "worst_cell_accuracy",
+)
+
+
 def load_metrics(paths: list[str | Path]) -> pd.DataFrame:
-    """One row per metrics JSON: seed, model, test_set, accuracy, unbiased_accuracy, per_colour."""
+    """One row per metrics JSON: seed, model, test_set, the SUMMARY_METRICS, per_digit and per_colour."""
     rows = []
     for path in map(Path, paths):
         metrics = json.loads(path.read_text())
@@ -29,12 +35,45 @@ def load_metrics(paths: list[str | Path]) -> pd.DataFrame:
                 "seed": metrics["seed"],
                 "model": metrics["model_name"],
                 "test_set": metrics["test_set_name"],
-                "accuracy": metrics["accuracy"],
-                "unbiased_accuracy": metrics["unbiased_accuracy"],
+                **{name: metrics.get(name) for name in SUMMARY_METRICS},
+                "per_digit": metrics["per_digit"],
                 "per_colour": metrics["per_colour"],
             }
         )
     return pd.DataFrame(rows)
+
+
+def summary_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Long table: per model, test set and metric, the mean, std, n and 95 % Student-t interval over the seeds."""
+    rows = []
+    for (model, test_set), group in metrics.groupby(["model", "test_set"], sort=False):
+        for name in SUMMARY_METRICS:
+            summary = summarize(group[name])
+            if summary.n:
+                rows.append({
+                    "model": model, "test_set": test_set, "metric": name, "n": summary.n, "mean": summary.mean,
+                    "std": summary.std, "ci95_low": summary.low, "ci95_high": summary.high,
+                })
+    return pd.DataFrame(rows, columns=["model", "test_set", "metric", "n", "mean", "std", "ci95_low", "ci95_high"])
+
+
+def summary_markdown(summary: pd.DataFrame, title: str) -> str:
+    """One Markdown table per metric: models x test sets, each cell `mean ± std (n, 95 % CI)`."""
+    parts = [f"# {title}\n"]
+    for name, rows in summary.groupby("metric", sort=False):
+        cells = rows.assign(cell=[
+            Summary(r.mean, r.std, r.n, r.ci95_low, r.ci95_high).text() for r in rows.itertuples()
+        ])
+        table = cells.pivot(index="model", columns="test_set", values="cell")
+        table = table.loc[list(dict.fromkeys(rows["model"])), list(dict.fromkeys(rows["test_set"]))].fillna("–")
+        parts += [f"## {name}\n", table.to_markdown() + "\n"]
+    return "\n".join(parts)
+
+
+def summary_tables(metrics: list[str], *, title: str, csv: Path, md: Path) -> None:
+    """Stage: every model x test set x metric of a run over its seeds, as CSV (long) and Markdown."""
+    summary = summary_table(load_metrics(metrics))
+    write_csv_markdown(summary, summary_markdown(summary, title), csv=csv, md=md)
 
 
 def mean_std_table(long: pd.DataFrame, column: str, value: str, order: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

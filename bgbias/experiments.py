@@ -1,0 +1,100 @@
+"""Named experiments: config overlays in `experiments/<name>.yaml`, each run with one setup or several.
+
+An experiment file holds config keys (an overlay) and, optionally:
+
+- `description`: one line, shown above its tables;
+- `setups`: named overlays over the experiment's own, one run each (e.g. `initial` and `later`), each with an
+  optional `description` of its own.
+
+A run's config is, from lowest to highest precedence: config.yaml, the `--configfile` files, the
+experiment's overlay, the setup's overlay, the `--config` values. Its outputs live under
+`results/<run>/`, where the run is named `<experiment>` (one setup) or `<experiment>/<setup>`; the
+experiment's own tables (comparisons across its setups) under `results/<experiment>/tables/`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bgbias.config import ConfigError, deep_merge, validate_config
+from bgbias.grid import DEFAULT_RUN, Grid
+
+EXPERIMENT_KEYS = ("description", "setups")  # the keys of an experiment file that are not config keys
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One setup of an experiment, run over its seeds."""
+
+    name: str  # <experiment> or <experiment>/<setup>
+    experiment: str
+    setup: str | None
+    config: dict  # validated
+    description: str
+
+    @property
+    def grid(self) -> Grid:
+        return Grid(self.config, root=f"results/{self.name}")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    runs: dict[str, Run]  # by setup name (the experiment's name when it has one setup)
+
+    @property
+    def has_setups(self) -> bool:
+        return any(run.setup is not None for run in self.runs.values())
+
+
+def read_overlay(path: Path) -> dict:
+    """An experiment file's mapping; ConfigError naming the file when it is not one."""
+    try:
+        overlay = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"experiment file {path} is not valid YAML: {' '.join(str(error).split())}") from None
+    if not isinstance(overlay, dict):
+        raise ConfigError(f"experiment file {path}: {overlay!r} is not allowed; allowed: a mapping of config keys")
+    return overlay
+
+
+def load_experiment(path: Path, base: dict, overrides: dict) -> Experiment:
+    """The experiment of the file `path`: its runs' configs are `base`, the overlays, then `overrides`, validated."""
+    name = path.stem
+    if not NAME.match(name):
+        raise ConfigError(f"experiment file {path}: name {name!r} is not allowed; allowed: {NAME.pattern}")
+    overlay = read_overlay(path)
+    setups = overlay.get("setups") or {}
+    if not isinstance(setups, dict) or not all(isinstance(s, str) and NAME.match(s) for s in setups):
+        raise ConfigError(f"experiment file {path}: setups {setups!r} is not allowed; allowed: a mapping of names "
+                          f"matching {NAME.pattern} to config overlays")
+    common = {key: value for key, value in overlay.items() if key not in EXPERIMENT_KEYS}
+    runs = {}
+    for setup, setup_overlay in (setups or {None: {}}).items():
+        run_name = name if setup is None else f"{name}/{setup}"
+        setup_overlay = dict(setup_overlay or {})
+        description = str(setup_overlay.pop("description", overlay.get("description", "")))
+        merged = deep_merge(deep_merge(deep_merge(base, common), setup_overlay), overrides)
+        try:
+            config = validate_config(merged)
+        except ConfigError as error:
+            where = f"experiment {run_name} ({path})"
+            raise ConfigError("\n".join(f"{where}: {line}" for line in str(error).splitlines())) from None
+        runs[setup or name] = Run(run_name, name, setup, config, " ".join(description.split()))
+    return Experiment(name, str(overlay.get("description", "")), runs)
+
+
+def load_experiments(folder: Path, base: dict, overrides: dict) -> dict[str, Experiment]:
+    """Every experiment of `folder` (`*.yaml`), by name."""
+    return {path.stem: load_experiment(path, base, overrides) for path in sorted(Path(folder).glob("*.yaml"))}
+
+
+def all_runs(experiments: dict[str, Experiment]) -> dict[str, Run]:
+    """Every run of the experiments, by run name."""
+    return {run.name: run for experiment in experiments.values() for run in experiment.runs.values()}

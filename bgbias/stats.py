@@ -1,0 +1,101 @@
+"""Statistics over seeds: mean, standard deviation, n and the 95 % Student-t confidence interval.
+
+No SciPy: the t quantile comes from the regularised incomplete beta function (Lentz's continued
+fraction, as in Numerical Recipes' `betacf`) inverted by bisection; it matches tabulated values to
+six digits (e.g. 12.7062 for 1 degree of freedom, 4.3027 for 2, 2.0452 for 29).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+CONFIDENCE = 0.95
+
+
+def incomplete_beta(a: float, b: float, x: float) -> float:
+    """The regularised incomplete beta function I_x(a, b)."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x > (a + 1) / (a + b + 2):
+        return 1.0 - incomplete_beta(b, a, 1.0 - x)
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    fraction = d
+    for m in range(1, 300):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            fraction *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return front * fraction / a
+
+
+def t_cdf(t: float, df: int) -> float:
+    """P(T <= t) for Student's t with `df` degrees of freedom."""
+    tail = 0.5 * incomplete_beta(df / 2, 0.5, df / (df + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+@lru_cache(maxsize=None)
+def t_quantile(probability: float, df: int) -> float:
+    """The `probability` quantile (> 0.5) of Student's t with `df` degrees of freedom."""
+    low, high = 0.0, 1e6
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if t_cdf(middle, df) < probability else (low, middle)
+    return (low + high) / 2
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A quantity over seeds: mean, sample standard deviation, n and the 95 % t interval of the mean."""
+
+    mean: float
+    std: float
+    n: int
+    low: float
+    high: float
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+    def text(self, digits: int = 3) -> str:
+        """`0.712 ± 0.015 (n 3, 95 % CI 0.675-0.749)`; one seed: `0.712 (n 1)`."""
+        if self.n == 0:
+            return "–"
+        if self.n == 1:
+            return f"{self.mean:.{digits}f} (n 1)"
+        return (
+            f"{self.mean:.{digits}f} ± {self.std:.{digits}f} "
+            f"(n {self.n}, 95 % CI {self.low:.{digits}f}–{self.high:.{digits}f})"
+        )
+
+
+def summarize(values) -> Summary:
+    """Mean, std (ddof 1), n and the 95 % Student-t interval of the finite `values` (the interval is the mean
+    itself for one value, NaN for none)."""
+    finite = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    n = len(finite)
+    if n == 0:
+        return Summary(math.nan, math.nan, 0, math.nan, math.nan)
+    mean = float(finite.mean())
+    if n == 1:
+        return Summary(mean, math.nan, 1, mean, mean)
+    std = float(finite.std(ddof=1))
+    half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * std / math.sqrt(n)
+    return Summary(mean, std, n, mean - half, mean + half)
