@@ -133,11 +133,14 @@ def run_paired_train(args: argparse.Namespace) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
+    from bgbias.colour.datasets import biased_digits
     from bgbias.colour.evaluation import evaluate
 
     config = config_from(args)
+    bias = config["bias"]
     evaluate(
-        args.model, args.data, output=args.out, color_pool=config["color_pool"], device=config["device"],
+        args.model, args.data, output=args.out, color_pool=config["color_pool"],
+        biased_digits=list(biased_digits(bias["mode"], bias["biased_digits"])), device=config["device"],
         threads=args.threads,
     )
 

@@ -20,7 +20,8 @@ from conftest import DEFAULTS, run_snakemake
 MODE_TEXT = (
     "one of pool, basic, pure, random_pure, strips, noise, noise_weak, noise_minor, gaussian, salt_pepper, "
     "crossover, mixture or solid:<name> with name black, 1, 2, 3, 12, 13, 23, 123, special, half_1, half_2, "
-    "half_3, half_12, half_13, half_23, half_123 or solid:r,g,b with channels 0..255"
+    "half_3, half_12, half_13, half_23, half_123 or solid:r,g,b with channels 0..255 or mixture:<mode>,<mode>,... "
+    "with two or more of pool, basic, pure, random_pure, strips, noise, noise_weak, noise_minor, gaussian, salt_pepper"
 )
 RGB_TEXT = "an integer from 0 to 255"
 POOL = DEFAULTS["color_pool"]

@@ -28,6 +28,8 @@ from workflow_helpers import (
 TILES = 40  # 40 x 600 = 24,000 training images: writing the biased HDF5 file takes long enough to catch
 BIASED = "results/initial/s0/datasets/biased.h5"
 
+OUTPUTS = ("initial/s0/datasets/**/*.h5", "initial/s0/models/*.pt", "initial/s0/models/*.csv", "initial/s0/eval/**/*.json")
+
 
 def write_idx(path: Path, array: np.ndarray) -> None:
     """An MNIST IDX file, gzip-compressed."""
@@ -100,7 +102,7 @@ def test_kill_during_dataset_generation(tmp_path: Path, tiled_mirror: dict) -> N
 
     assert partials(workdir) == []
     assert len(read_split(biased, "train")) == 600 * TILES - 100
-    assert assert_same_results(reference, workdir, ("s0/datasets/*.h5",)) == [BIASED]
+    assert assert_same_results(reference, workdir, ("initial/s0/datasets/*.h5",)) == [BIASED]
 
 
 @pytest.mark.workflow
@@ -123,6 +125,6 @@ def test_kill_during_training(tmp_path: Path, tmp_path_factory: pytest.TempPathF
     assert partials(workdir) == []
     assert "epoch 3/3" in log.read_text()
     compared = assert_same_results(
-        reference, workdir, ("s0/datasets/**/*.h5", "s0/models/*.pt", "s0/models/*.csv", "s0/eval/**/*.json")
+        reference, workdir, OUTPUTS
     )
     assert METRICS in compared

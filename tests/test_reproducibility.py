@@ -24,7 +24,7 @@ def test_two_runs_give_identical_outputs(tmp_path: Path, tmp_path_factory: pytes
     second = prepare(copy_workflow(tmp_path / "second"), TRAINING)
     run_snakemake(second, "--cores", "2", METRICS)
     compared = assert_same_results(
-        first, second, ("s0/datasets/**/*.h5", "s0/models/*.pt", "s0/models/*.csv", "s0/eval/**/*.json")
+        first, second, OUTPUTS
     )
     assert {
         "results/initial/s0/datasets/biased.h5", "results/initial/s0/datasets/test/pool.h5", "results/initial/s0/models/base.pt", METRICS
@@ -54,6 +54,8 @@ def test_every_output_records_seed_and_config_slice(tmp_path_factory: pytest.Tem
         "model": checkpoint["config"], "test_set": test["config"], "color_pool": config["color_pool"]
     }
     assert metrics["n"] == 300 and 0 <= metrics["accuracy"] <= 1
+
+OUTPUTS = ("initial/s0/datasets/**/*.h5", "initial/s0/models/*.pt", "initial/s0/models/*.csv", "initial/s0/eval/**/*.json")
 
 
 def test_same_seed_same_arrays_other_seed_other_backgrounds(tmp_path: Path, mnist_spec) -> None:

@@ -26,7 +26,7 @@ def write_metrics(folder: Path) -> list[str]:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps({
                     "seed": seed, "model_name": model, "test_set_name": test_set, "accuracy": accuracy,
-                    "unbiased_accuracy": accuracy, "per_colour": per_colour,
+                    "unbiased_accuracy": accuracy, "per_colour": per_colour, "per_digit": [accuracy] * 10,
                 }))
                 paths.append(str(path))
     return paths
