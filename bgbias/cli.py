@@ -58,9 +58,16 @@ def run_fetch(args: argparse.Namespace) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> None:
-    from bgbias.config import dataset_slice
+    from bgbias.config import ConfigError, check_value, dataset_slice
 
     config = config_from(args)
+    if args.kind in ("test", "paired"):
+        check_value("test_modes[]", args.mode, given_as="--mode")
+    if args.kind == "paired":
+        check_value("paired.augment_fractions[]", args.fraction, given_as="--fraction")
+        check_value("paired.selections[]", args.selection, given_as="--selection")
+        if (args.selection == "random") != (args.ranking is None):
+            raise ConfigError("--ranking is needed with a --selection other than random, and only then")
     dataset_config, seed = dataset_slice(config), config["seed"]
     if args.kind == "biased":
         from bgbias.colour.datasets import build_biased
@@ -84,7 +91,8 @@ def run_generate(args: argparse.Namespace) -> None:
 
         build_paired(
             args.out, biased=args.biased, raw_dir=args.raw, dataset_config=dataset_config, mode=args.mode,
-            fraction=args.fraction, copies=config["paired"]["copies"], seed=seed, threads=args.threads,
+            fraction=args.fraction, copies=config["paired"]["copies"], selection=args.selection,
+            ranking=args.ranking, seed=seed, threads=args.threads,
         )
 
 
@@ -139,7 +147,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
     config = config_from(args)
     bias = config["bias"]
     evaluate(
-        args.model, args.data, output=args.out, color_pool=config["color_pool"],
+        args.model, [args.data], outputs=[args.out], color_pool=config["color_pool"],
         biased_digits=list(biased_digits(bias["mode"], bias["biased_digits"])), device=config["device"],
         threads=args.threads,
     )
@@ -209,6 +217,11 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--mode", default="pool", help="background mode of a test or paired set (default pool)")
     generate.add_argument("--biased", type=Path, help="paired: the biased dataset file to augment")
     generate.add_argument("--fraction", type=float, default=1.0, help="paired: share of biased images augmented")
+    generate.add_argument(
+        "--selection", default="random",
+        help="paired: which biased images are augmented when --fraction < 1 (random, or the strategy of --ranking)",
+    )
+    generate.add_argument("--ranking", type=Path, help="paired: the ranking CSV of the selection (bgbias rank)")
     add_threads(generate)
 
     for name, help_text, run in (

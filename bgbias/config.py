@@ -313,7 +313,15 @@ def dataset_slice(config: dict) -> dict:
     }
 
 
+SELECTION_KEYS = ("influence_heldout",)  # the options of the selection strategies
+
+
 def paired_train_slice(config: dict) -> dict:
-    """The paired config slice that paired training depends on (not the grid lists or K)."""
-    grid = ("augment_modes", "augment_fractions", "copies")
+    """The paired config slice that paired training depends on (not the grid lists, K or the selection options)."""
+    grid = ("augment_modes", "augment_fractions", "copies", "selections", *SELECTION_KEYS)
     return {key: value for key, value in config["paired"].items() if key not in grid}
+
+
+def selection_slice(config: dict) -> dict:
+    """The options of the selection strategies (a ranking depends on them)."""
+    return {key: config["paired"][key] for key in SELECTION_KEYS}

@@ -1,4 +1,4 @@
-"""Figures shared by both experiments: saving, training curves, table heatmaps. Stage: `plot_training`."""
+"""Figures shared by both experiments: saving, training curves, table heatmaps. Stage: `plot_trainings`."""
 
 from __future__ import annotations
 
@@ -55,5 +55,11 @@ def table_heatmap(mean: pd.DataFrame, title: str, colorbar_label: str = "accurac
 
 
 def plot_training(history: Path, png: Path, title: str) -> None:
-    """Stage: the training curve of a per-epoch CSV log."""
+    """The training curve of a per-epoch CSV log."""
     save_figure(training_figure(pd.read_csv(history), title), Path(png))
+
+
+def plot_trainings(histories: list[Path], *, pngs: list[Path], titles: list[str]) -> None:
+    """Stage: the training curve of each per-epoch CSV log."""
+    for history, png, title in zip(histories, pngs, titles, strict=True):
+        plot_training(history, png, title)

@@ -26,6 +26,8 @@ PATHS = {
     "biased": "s{seed}/datasets/biased.h5",
     "test_set": "s{seed}/datasets/test/{test_set}.h5",
     "paired_set": "s{seed}/datasets/paired/{paired}.h5",
+    "ranking": "s{seed}/selection/{strategy}.csv",
+    "ranking_figure": "s{seed}/figures/selection/{strategy}.png",
     "model": "s{seed}/models/{model}.pt",
     "history": "s{seed}/models/{model}.csv",
     "metrics": "s{seed}/eval/{model}/{test_set}.json",
@@ -81,13 +83,23 @@ def fraction_tag(fraction: float) -> str:
     return f"{fraction:g}"
 
 
+def cell_name(augment_mode: str, fraction: float, selection: str) -> str:
+    """`pool-f1`, `noise-f0.01-influence`: the selection is named unless it is random."""
+    name = f"{slug(augment_mode)}-f{fraction_tag(fraction)}"
+    return name if selection == RANDOM_SELECTION else f"{name}-{selection}"
+
+
+RANDOM_SELECTION = "random"
+
+
 @dataclass(frozen=True)
 class PairedCell:
     """One paired dataset of the grid and the model fine-tuned on it."""
 
-    name: str  # <augment>-f<fraction>, e.g. pool-f1
+    name: str  # <augment>-f<fraction>, with -<selection> unless the selection is random: pool-f1, noise-f0.01-influence
     augment_mode: str
     fraction: float
+    selection: str
 
     @property
     def model(self) -> str:
@@ -126,12 +138,14 @@ class Grid:
 
     @cached_property
     def paired(self) -> dict[str, PairedCell]:
-        """Paired-cell name -> cell, for every augment mode x augment fraction."""
+        """Paired-cell name -> cell, for every augment mode x augment fraction x selection (a fraction of 1 takes every
+        biased image: one cell, whatever the selections)."""
         paired = self.config["paired"]
         cells = [
-            PairedCell(f"{slug(mode)}-f{fraction_tag(fraction)}", mode, fraction)
+            PairedCell(cell_name(mode, fraction, selection), mode, fraction, selection)
             for mode in paired["augment_modes"]
             for fraction in paired["augment_fractions"]
+            for selection in (paired["selections"] if fraction < 1 else [RANDOM_SELECTION])
         ]
         named = {cell.name: cell for cell in cells}
         if len(named) < len(cells):
@@ -139,6 +153,11 @@ class Grid:
                 f"paired.augment_fractions {paired['augment_fractions']} has values equal to 6 significant digits"
             )
         return named
+
+    @cached_property
+    def strategies(self) -> list[str]:
+        """The selection strategies whose ranking some paired cell needs."""
+        return list(dict.fromkeys(c.selection for c in self.paired.values() if c.selection != RANDOM_SELECTION))
 
     @cached_property
     def models(self) -> list[str]:
@@ -201,6 +220,8 @@ class Grid:
         per_test = dict(seed=seeds, model=models, test_set=test_sets)
         return [
             *self.paths("dataset", seed=seeds, dataset=self.datasets),
+            *self.paths("ranking", seed=seeds, strategy=self.strategies),
+            *self.paths("ranking_figure", seed=seeds, strategy=self.strategies),
             *self.paths("samples", seed=seeds, dataset=self.datasets),
             *self.paths("model", seed=seeds, model=models),
             *self.paths("history", seed=seeds, model=models),

@@ -103,10 +103,11 @@ def fit(
     seed: int,
     device: torch.device,
     start_epoch: Callable[[int], None] | None = None,
+    end_epoch: Callable[[int, Classifier, torch.optim.Optimizer], None] | None = None,
 ) -> pd.DataFrame:
     """The optimiser over shuffled batches, early stopping on `dev_eval`'s loss; `model` ends with the best weights
     (the last ones without early stopping). `start_epoch(epoch)`, when given, runs before each epoch (e.g. to
-    re-draw the paired versions)."""
+    re-draw the paired versions), `end_epoch(epoch, model, optimiser)` after each epoch's training steps."""
     with seeded_torch(seed, device):
         optimiser = OPTIMIZERS[spec.optimizer](model.parameters(), spec)
         schedule = torch.optim.lr_scheduler.StepLR(optimiser, spec.lr_step, spec.lr_gamma) if spec.lr_step else None
@@ -118,6 +119,8 @@ def fit(
                 start_epoch(epoch)
             batches = torch.randperm(train_size, generator=order).to(device).split(spec.batch_size)
             total_loss, correct = train_epoch(model, optimiser, train_step, batches, epoch)
+            if end_epoch is not None:
+                end_epoch(epoch, model, optimiser)
             if schedule is not None:
                 schedule.step()
             train_seconds = time.perf_counter() - started
@@ -184,6 +187,19 @@ def show_progress(epoch: int, number: int, total: int) -> None:
         sys.stderr.flush()
 
 
+class Trajectory:
+    """Copies of the weights after epochs 1, 2, 4, 8, ... with the learning rate of each: the training trajectory
+    that TracIn-style selection sums over (a few hundred KB per LeNet snapshot)."""
+
+    def __init__(self) -> None:
+        self.snapshots: list[dict] = []
+
+    def __call__(self, epoch: int, model: Classifier, optimiser: torch.optim.Optimizer) -> None:
+        if epoch & (epoch - 1) == 0:
+            state = {key: value.detach().cpu().clone() for key, value in model.state_dict().items()}
+            self.snapshots.append({"epoch": epoch, "lr": optimiser.param_groups[0]["lr"], "state_dict": state})
+
+
 class Labelled(Protocol):
     """Images with their labels: a stored split, or a split of MNIST."""
 
@@ -192,17 +208,32 @@ class Labelled(Protocol):
 
 
 def train_classifier(
-    train: Labelled, dev: Labelled, *, spec: TrainSpec, seed: int, device: torch.device, model_name: str = "lenet"
+    train: Labelled,
+    dev: Labelled,
+    *,
+    spec: TrainSpec,
+    seed: int,
+    device: torch.device,
+    model_name: str = "lenet",
+    trajectory: Trajectory | None = None,
 ) -> tuple[Classifier, pd.DataFrame]:
-    """Train a fresh model of `model_name` (3 channels for colour images, 1 for grey) with early stopping on dev loss."""
+    """Train a fresh model of `model_name` (3 channels for colour images, 1 for grey) with early stopping on dev loss,
+    recording its `trajectory` when given."""
     with seeded_torch(seed, device):
         channels = 1 if train.images.ndim == 3 else train.images.shape[-1]
         model = build_model(model_name, in_channels=channels, dropout=spec.dropout).to(device)
-    return model, fine_tune(model, train, dev, spec=spec, seed=seed, device=device)
+    return model, fine_tune(model, train, dev, spec=spec, seed=seed, device=device, trajectory=trajectory)
 
 
 def fine_tune(
-    model: Classifier, train: Labelled, dev: Labelled, *, spec: TrainSpec, seed: int, device: torch.device
+    model: Classifier,
+    train: Labelled,
+    dev: Labelled,
+    *,
+    spec: TrainSpec,
+    seed: int,
+    device: torch.device,
+    trajectory: Trajectory | None = None,
 ) -> pd.DataFrame:
     """Continue training `model` with cross-entropy on `train`; early stopping on the dev loss."""
     model.set_dropout(spec.dropout)
@@ -215,7 +246,8 @@ def fine_tune(
         return F.cross_entropy(logits, target), (logits.argmax(1) == target).sum()
 
     return fit(
-        model, step, len(y_train), lambda: evaluate_loss(model, x_dev, y_dev), spec=spec, seed=seed, device=device
+        model, step, len(y_train), lambda: evaluate_loss(model, x_dev, y_dev), spec=spec, seed=seed, device=device,
+        end_epoch=trajectory,
     )
 
 
@@ -236,16 +268,23 @@ def train_and_save(
     device: str,
     seed: int,
     threads: int,
+    keep_trajectory: bool = False,
 ) -> None:
     """Train a fresh `model_name` on the splits `read_split` gets from `dataset`; write the history and the
-    checkpoint with its metadata (train config, the dataset's config, seed, device)."""
+    checkpoint with its metadata (train config, the dataset's config, seed, device, and with `keep_trajectory`
+    the weight snapshots of its training, see `Trajectory`)."""
     torch.set_num_threads(threads)
     train_split, dev_split = read_split(dataset, "train"), read_split(dataset, "dev")
     where = resolve_device(device)
     log.info("training a %s on %d images (%d dev) on %s", model_name, len(train_split), len(dev_split), where)
+    trajectory = Trajectory() if keep_trajectory else None
     net, epochs = train_classifier(
-        train_split, dev_split, spec=TrainSpec(**train_config), seed=seed, device=where, model_name=model_name
+        train_split, dev_split, spec=TrainSpec(**train_config), seed=seed, device=where, model_name=model_name,
+        trajectory=trajectory,
     )
     write_history(Path(history), epochs)
     config = {"train": train_config, "data": read_attributes(dataset)["config"]}
-    save_checkpoint(Path(model), net.cpu(), {"config": config, "seed": seed, "data": str(dataset), "device": str(where)})
+    metadata = {"config": config, "seed": seed, "data": str(dataset), "device": str(where)}
+    if trajectory is not None:
+        metadata["snapshots"] = trajectory.snapshots
+    save_checkpoint(Path(model), net.cpu(), metadata)

@@ -8,6 +8,7 @@ rule grey_dataset:
         data=grey_params,
     resources:
         mem_mb=1000,
+    priority: PRIORITY["adversarial"]
     log:
         log_pattern("grey"),
     benchmark:
@@ -33,6 +34,7 @@ rule train_grey:
         gpu=gpu_count,
         mem_mb=2000,
         runtime=60,
+    priority: PRIORITY["adversarial"]
     log:
         log_pattern("grey_model", model=GREY_MODEL),
     benchmark:
@@ -58,6 +60,7 @@ rule attack:
         gpu=gpu_count,
         mem_mb=3000,
         runtime=240,
+    priority: PRIORITY["adversarial"]
     log:
         log_pattern("adversarial_set"),
     benchmark:
@@ -84,6 +87,7 @@ rule adversarial_finetune:
         gpu=gpu_count,
         mem_mb=2000,
         runtime=60,
+    priority: PRIORITY["adversarial"]
     log:
         log_pattern("grey_model", model="{attack}"),
     benchmark:
@@ -107,6 +111,7 @@ rule evaluate_adversarial:
     threads: config["threads"]
     resources:
         mem_mb=1500,
+    priority: PRIORITY["adversarial"]
     log:
         log_pattern("adversarial_metrics", model="{grey_model}"),
     benchmark:
@@ -129,6 +134,7 @@ rule forgetting_table:
             labels={"table": "forgetting", "kind": "table"},
         ),
         md=pattern("table_md", table="forgetting"),
+    priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table="forgetting"),
     benchmark:
@@ -151,6 +157,7 @@ rule attack_table:
             labels={"table": "attacks", "kind": "table"},
         ),
         md=pattern("table_md", table="attacks"),
+    priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table="attacks"),
     benchmark:
@@ -172,6 +179,7 @@ rule forgetting_figure:
             category="Adversarial forgetting",
             labels={"table": "forgetting", "kind": "figure"},
         ),
+    priority: PRIORITY["figure"]
     log:
         log_pattern("figure", figure="forgetting"),
     benchmark:

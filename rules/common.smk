@@ -8,10 +8,11 @@ sys.path.insert(0, workflow.basedir)
 from bgbias.adversarial.attacks import attack_config_slice
 from bgbias.code_inputs import import_closure
 from bgbias.colour.datasets import biased_digits
-from bgbias.config import ConfigError, dataset_slice, paired_train_slice, validate_config
+from bgbias.config import ConfigError, dataset_slice, paired_train_slice, selection_slice, validate_config
 from bgbias.experiments import all_runs, load_experiments
 from bgbias.grid import (
-    BASE_MODEL, DEFAULT_RUN, GREY_MODEL, MNIST_RAW, SUMMARY_TABLE, benchmark_pattern, log_pattern, pattern,
+    BASE_MODEL, DEFAULT_RUN, GREY_MODEL, MNIST_RAW, RANDOM_SELECTION, SUMMARY_TABLE, benchmark_pattern, log_pattern,
+    pattern,
 )
 from bgbias.mnist import MNIST_MD5
 
@@ -25,6 +26,28 @@ if DEFAULT_RUN not in RUNS:
     raise WorkflowError(f"experiments/{DEFAULT_RUN}.yaml is missing: it is the experiment that results/all builds")
 MULTI_SETUP = [name for name, experiment in EXPERIMENTS.items() if experiment.has_setups]
 MNIST_FILES = [f"{MNIST_RAW}/{name}" for name in MNIST_MD5]
+
+
+# Job priorities: the critical path (base model, its paired datasets, the paired fine-tunes) first; evaluations
+# next; the adversarial experiment, the rankings, tables and figures fill the cores left idle.
+PRIORITY = {"base": 50, "paired_dataset": 40, "paired_train": 30, "dataset": 20, "evaluate": 10, "figure": 0,
+            "adversarial": 0, "table": 0}
+
+
+def rule_name(kind, run):
+    """The name of a run's own `kind` of job, e.g. evaluate_initial or confusion_figures_study_later."""
+    return f"{kind}_{re.sub(r'[^0-9a-zA-Z]+', '_', run.name)}"
+
+
+def run_biased_digits(run):
+    """The digits that carry their colour in the run's training data."""
+    bias = run.config["bias"]
+    return list(biased_digits(bias["mode"], bias["biased_digits"]))
+
+
+def figure_titles(template, names):
+    """A function of the wildcards: `template` filled with each of `names` and the job's wildcards."""
+    return lambda wildcards: [template.format(name=name, **dict(wildcards.items())) for name in names]
 
 
 def one_of(names):
@@ -47,6 +70,7 @@ wildcard_constraints:
     attack=one_of(union("attacks")),
     grey_model=one_of(union("adversarial_models")),
     dataset=one_of(union("datasets")),
+    strategy=one_of(union("strategies")),
 
 
 def code(script):
@@ -95,6 +119,14 @@ def paired_cell(wildcards):
     return run_grid(wildcards).paired[wildcards.paired]
 
 
+def ranking_of(wildcards):
+    """The ranking CSV a paired dataset's selection needs (none for random)."""
+    cell = paired_cell(wildcards)
+    if cell.selection == RANDOM_SELECTION:
+        return []
+    return pattern("ranking", run=wildcards.run, seed=wildcards.seed, strategy=cell.selection)
+
+
 def dataset_params(wildcards):
     """The config slice every coloured dataset of the run depends on."""
     return dataset_slice(RUNS[wildcards.run].config)
@@ -108,12 +140,6 @@ def grey_params(wildcards):
 def paired_train_params(wildcards):
     """The paired config slice that paired training depends on (not the grid lists or K)."""
     return paired_train_slice(RUNS[wildcards.run].config)
-
-
-def biased_digits_params(wildcards):
-    """The digits that carry their colour in the run's training data."""
-    bias = RUNS[wildcards.run].config["bias"]
-    return list(biased_digits(bias["mode"], bias["biased_digits"]))
 
 
 def attack_params(wildcards):

@@ -6,6 +6,7 @@ rule mnist:
     params:
         md5=config["mnist"]["md5"],
     localrule: True
+    priority: PRIORITY["base"]
     log:
         "results/logs/mnist.log",
     benchmark:
@@ -25,9 +26,10 @@ rule biased_dataset:
     params:
         data=dataset_params,
         bias=run_config("bias"),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=generation_mem_mb("train"),
+    priority: PRIORITY["base"]
     log:
         log_pattern("biased"),
     benchmark:
@@ -47,9 +49,10 @@ rule test_dataset:
     params:
         data=dataset_params,
         mode=test_mode,
-    threads: 2
+    threads: 1
     resources:
         mem_mb=generation_mem_mb("test"),
+    priority: PRIORITY["dataset"]
     log:
         log_pattern("test_set"),
     benchmark:
@@ -64,6 +67,7 @@ rule paired_dataset:
     input:
         biased=pattern("biased"),
         mnist=MNIST_FILES,
+        ranking=ranking_of,
         code=code("paired_dataset"),
     output:
         pattern("paired_set"),
@@ -72,9 +76,11 @@ rule paired_dataset:
         mode=lambda wildcards: paired_cell(wildcards).augment_mode,
         fraction=lambda wildcards: paired_cell(wildcards).fraction,
         copies=run_config("paired", "copies"),
-    threads: 2
+        selection=lambda wildcards: paired_cell(wildcards).selection,
+    threads: 1
     resources:
         mem_mb=1500,
+    priority: PRIORITY["paired_dataset"]
     log:
         log_pattern("paired_set"),
     benchmark:

@@ -1,25 +1,32 @@
-rule evaluate:
-    input:
-        model=pattern("model"),
-        data=pattern("test_set"),
-        code=code("evaluate"),
-    output:
-        pattern("metrics"),
-    params:
-        color_pool=run_config("color_pool"),
-        biased_digits=biased_digits_params,
-        device=run_config("device"),
-    threads: config["threads"]
-    resources:
-        mem_mb=1500,
-    log:
-        log_pattern("metrics"),
-    benchmark:
-        benchmark_pattern("metrics")
-    conda:
-        "../environment.yml"
-    script:
-        "../workflow_scripts/evaluate.py"
+# One evaluation job per model: it loads the model once and writes one metrics JSON per test set of its run.
+# The test sets differ between runs, so each run has its own rule (evaluate_<run>).
+for run in RUNS.values():
+
+    rule:
+        name:
+            rule_name("evaluate", run)
+        input:
+            model=pattern("model", run=run.name),
+            test_sets=expand(pattern("test_set", run=run.name, seed="{{seed}}"), test_set=run.grid.test_sets),
+            code=code("evaluate"),
+        output:
+            expand(pattern("metrics", run=run.name, seed="{{seed}}", model="{{model}}"), test_set=run.grid.test_sets),
+        params:
+            color_pool=run.config["color_pool"],
+            biased_digits=run_biased_digits(run),
+            device=run.config["device"],
+        threads: config["threads"]
+        resources:
+            mem_mb=1500,
+        priority: PRIORITY["evaluate"]
+        log:
+            log_pattern("metrics", run=run.name, test_set="all"),
+        benchmark:
+            benchmark_pattern("metrics", run=run.name, test_set="all")
+        conda:
+            "../environment.yml"
+        script:
+            "../workflow_scripts/evaluate.py"
 
 
 rule accuracy_table:
@@ -42,6 +49,7 @@ rule accuracy_table:
         ),
     params:
         test_sets=lambda wildcards: list(run_grid(wildcards).test_sets),
+    priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table="accuracy"),
     benchmark:
@@ -74,6 +82,7 @@ rule per_colour_table:
         color_pool=run_config("color_pool"),
         pool_test_set=lambda wildcards: run_grid(wildcards).pool_test_set,
         colour_tests=lambda wildcards: run_grid(wildcards).colour_tests,
+    priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table="per_colour"),
     benchmark:
@@ -104,6 +113,7 @@ rule fraction_table:
         ),
     params:
         test_sets=lambda wildcards: list(run_grid(wildcards).test_sets),
+    priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table="fractions"),
     benchmark:
@@ -128,6 +138,7 @@ rule summary_table:
         md=pattern("table_md", table=SUMMARY_TABLE),
     params:
         title=lambda wildcards: f"{wildcards.run}: every metric over the seeds",
+    priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table=SUMMARY_TABLE),
     benchmark:

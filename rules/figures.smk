@@ -1,63 +1,111 @@
-rule confusion_figure:
-    input:
-        metrics=pattern("metrics"),
-        code=code("confusion_figure"),
-    output:
-        png=report(
-            pattern("confusion_png"),
-            caption="../report/confusion.rst",
-            category="Confusion matrices",
-            subcategory="{model}",
-            labels={"model": "{model}", "test set": "{test_set}", "seed": "{seed}"},
-        ),
-        csv=pattern("confusion_csv"),
-    log:
-        log_pattern("confusion_png"),
-    benchmark:
-        benchmark_pattern("confusion_png")
-    conda:
-        "../environment.yml"
-    script:
-        "../workflow_scripts/confusion_figure.py"
+# One figure job per (seed, model) for the confusion matrices, per seed for the training curves and for the sample
+# grids: each draws every figure of its kind at once (one Python start, one matplotlib import). What a job draws
+# depends on its run's grid, so each run has its own rules (<kind>_<run>).
+for run in RUNS.values():
+
+    rule:
+        name:
+            rule_name("confusion_figures", run)
+        input:
+            metrics=expand(pattern("metrics", run=run.name, seed="{{seed}}", model="{{model}}"), test_set=run.grid.test_sets),
+            code=code("confusion_figures"),
+        output:
+            png=[
+                report(
+                    pattern("confusion_png", run=run.name, test_set=test_set),
+                    caption="../report/confusion.rst",
+                    category="Confusion matrices",
+                    subcategory=f"{run.name}: {{model}}",
+                    labels={"run": run.name, "model": "{model}", "test set": test_set, "seed": "{seed}"},
+                )
+                for test_set in run.grid.test_sets
+            ],
+            csv=expand(pattern("confusion_csv", run=run.name, seed="{{seed}}", model="{{model}}"), test_set=run.grid.test_sets),
+        params:
+            titles=figure_titles("{model} on {name} (seed {seed})", list(run.grid.test_sets)),
+        priority: PRIORITY["figure"]
+        log:
+            log_pattern("confusion_png", run=run.name, test_set="all"),
+        benchmark:
+            benchmark_pattern("confusion_png", run=run.name, test_set="all")
+        conda:
+            "../environment.yml"
+        script:
+            "../workflow_scripts/confusion_figures.py"
+
+    rule:
+        name:
+            rule_name("training_curves", run)
+        input:
+            histories=expand(pattern("history", run=run.name, seed="{{seed}}"), model=run.grid.models),
+            code=code("training_curves"),
+        output:
+            [
+                report(
+                    pattern("training_curve", run=run.name, model=model),
+                    caption="../report/training.rst",
+                    category="Training curves",
+                    labels={"run": run.name, "model": model, "seed": "{seed}"},
+                )
+                for model in run.grid.models
+            ],
+        params:
+            titles=figure_titles("{name} (seed {seed})", run.grid.models),
+        priority: PRIORITY["figure"]
+        log:
+            log_pattern("training_curve", run=run.name, model="all"),
+        benchmark:
+            benchmark_pattern("training_curve", run=run.name, model="all")
+        conda:
+            "../environment.yml"
+        script:
+            "../workflow_scripts/training_curves.py"
+
+    rule:
+        name:
+            rule_name("sample_grids", run)
+        input:
+            datasets=expand(pattern("dataset", run=run.name, seed="{{seed}}"), dataset=run.grid.datasets),
+            code=code("sample_grids"),
+        output:
+            [
+                report(
+                    pattern("samples", run=run.name, dataset=dataset),
+                    caption="../report/samples.rst",
+                    category="Datasets",
+                    labels={"run": run.name, "dataset": dataset, "seed": "{seed}"},
+                )
+                for dataset in run.grid.datasets
+            ],
+        priority: PRIORITY["figure"]
+        log:
+            log_pattern("samples", run=run.name, dataset="all"),
+        benchmark:
+            benchmark_pattern("samples", run=run.name, dataset="all")
+        conda:
+            "../environment.yml"
+        script:
+            "../workflow_scripts/sample_grids.py"
 
 
-rule training_curve:
+rule ranking_figure:
     input:
-        history=pattern("history"),
-        code=code("training_curve"),
+        ranking=pattern("ranking"),
+        biased=pattern("biased"),
+        code=code("ranking_figure"),
     output:
         report(
-            pattern("training_curve"),
-            caption="../report/training.rst",
-            category="Training curves",
-            labels={"model": "{model}", "seed": "{seed}"},
+            pattern("ranking_figure"),
+            caption="../report/ranking.rst",
+            category="Which images to mark",
+            labels={"run": "{run}", "strategy": "{strategy}", "seed": "{seed}"},
         ),
+    priority: PRIORITY["figure"]
     log:
-        log_pattern("training_curve"),
+        log_pattern("ranking_figure"),
     benchmark:
-        benchmark_pattern("training_curve")
+        benchmark_pattern("ranking_figure")
     conda:
         "../environment.yml"
     script:
-        "../workflow_scripts/training_curve.py"
-
-
-rule sample_grid:
-    input:
-        data=pattern("dataset"),
-        code=code("sample_grid"),
-    output:
-        report(
-            pattern("samples"),
-            caption="../report/samples.rst",
-            category="Datasets",
-            labels={"dataset": "{dataset}", "seed": "{seed}"},
-        ),
-    log:
-        log_pattern("samples"),
-    benchmark:
-        benchmark_pattern("samples")
-    conda:
-        "../environment.yml"
-    script:
-        "../workflow_scripts/sample_grid.py"
+        "../workflow_scripts/ranking_figure.py"

@@ -14,6 +14,7 @@ rule train_base:
         gpu=gpu_count,
         mem_mb=3000,
         runtime=240,
+    priority: PRIORITY["base"]
     log:
         log_pattern("model", model=BASE_MODEL),
     benchmark:
@@ -40,6 +41,7 @@ rule paired_train:
         gpu=gpu_count,
         mem_mb=4000,
         runtime=240,
+    priority: PRIORITY["paired_train"]
     log:
         log_pattern("model", model="paired-{paired}"),
     benchmark:
@@ -48,3 +50,30 @@ rule paired_train:
         "../environment.yml"
     script:
         "../workflow_scripts/paired_train.py"
+
+
+rule rank_images:
+    input:
+        base=pattern("model", model=BASE_MODEL),
+        biased=pattern("biased"),
+        mnist=MNIST_FILES,
+        code=code("rank_images"),
+    output:
+        pattern("ranking"),
+    params:
+        selection=lambda wildcards: selection_slice(RUNS[wildcards.run].config),
+        device=run_config("device"),
+    threads: config["threads"]
+    resources:
+        gpu=gpu_count,
+        mem_mb=3000,
+        runtime=60,
+    priority: PRIORITY["paired_dataset"]
+    log:
+        log_pattern("ranking"),
+    benchmark:
+        benchmark_pattern("ranking")
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/rank_images.py"

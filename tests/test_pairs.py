@@ -8,7 +8,8 @@ import h5py
 import numpy as np
 import pytest
 from bgbias.colour.datasets import build_biased, build_test
-from bgbias.colour.pairs import PairSpec, build_paired, read_alt_index, read_paired_split, read_versions
+from bgbias.cli import main
+from bgbias.colour.pairs import build_paired, read_alt_index, read_paired_split, read_versions
 from bgbias.colour.plots import describe_dataset, plot_samples
 from bgbias.config import dataset_slice, validate_config
 from bgbias.mnist import load_split
@@ -17,6 +18,15 @@ from conftest import POOL as POOL_UINT8, run_snakemake
 
 K = 4
 POOL = POOL_UINT8.astype(np.int16)
+
+
+def build(raw_dir: Path, data_config: dict, path: Path, biased: Path, mode: str, fraction: float, *, seed: int,
+          threads: int = 1) -> None:
+    """The paired dataset of `biased` on `mode`, K versions of a random `fraction` of the biased images."""
+    build_paired(
+        path, biased=biased, raw_dir=raw_dir, dataset_config=data_config, mode=mode, fraction=fraction, copies=K,
+        selection="random", ranking=None, seed=seed, threads=threads,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +55,7 @@ def paired(folder, biased_file, mini_mnist, data_config):
     def make(mode: str, fraction: float = 1.0, seed: int = 0) -> Path:
         path = folder / f"{mode}-{fraction}-{seed}.h5"
         if path not in built:
-            build_paired(
-                path, biased=biased_file, raw_dir=mini_mnist, dataset_config=data_config, mode=mode, fraction=fraction, copies=K,
-                seed=seed, threads=2,
-            )
+            build(mini_mnist, data_config, path, biased_file, mode, fraction, seed=seed, threads=2)
             built[path] = True
         return path
 
@@ -141,10 +148,7 @@ def test_fraction_augments_a_seeded_subset_of_the_biased_images(paired):
 
 def test_same_seed_identical_file_other_seed_other_backgrounds(paired, folder, biased_file, mini_mnist, data_config):
     again = folder / "again.h5"
-    build_paired(
-        again, biased=biased_file, raw_dir=mini_mnist, dataset_config=data_config, mode="strips", fraction=1.0, copies=K,
-        seed=0, threads=1,
-    )
+    build(mini_mnist, data_config, again, biased_file, "strips", 1.0, seed=0, threads=1)
     with h5py.File(paired("strips")) as first, h5py.File(again) as second, h5py.File(paired("strips", seed=1)) as other:
         for name in ("train", "dev"):
             assert sorted(first[name]) == sorted(second[name])
@@ -157,7 +161,9 @@ def test_same_seed_identical_file_other_seed_other_backgrounds(paired, folder, b
 def test_file_attributes_record_the_pairing(paired):
     path = paired("noise")
     attributes = read_attributes(path)
-    assert attributes["config"]["paired"] == {"augment_mode": "noise", "augment_fraction": 1.0, "copies": K}
+    assert attributes["config"]["paired"] == {
+        "augment_mode": "noise", "augment_fraction": 1.0, "copies": K, "selection": "random"
+    }
     assert attributes["config"]["bias"]["biased_digits"] == [5, 6, 7, 8, 9]
     with h5py.File(path) as handle:
         assert handle.attrs["copies"] == K and handle.attrs["augment_mode"] == "noise"
@@ -169,29 +175,29 @@ def test_bias_none_pairs_every_image_with_itself(folder, mini_mnist, data_config
     biased = folder / "unbiased.h5"
     build_biased(biased, raw_dir=mini_mnist, dataset_config=data_config, bias_config={**validate_config({})["bias"], "mode": "none"}, seed=0)
     path = folder / "none.h5"
-    build_paired(
-        path, biased=biased, raw_dir=mini_mnist, dataset_config=data_config, mode="noise", fraction=1.0, copies=K,
-        seed=0,
-    )
+    build(mini_mnist, data_config, path, biased, "noise", 1.0, seed=0)
     pairs = read_paired_split(path, "train")
     assert (pairs.alt_index == -1).all() and pairs.alt_images.shape == (0, K, 28, 28, 3)
     np.testing.assert_array_equal(pairs.versions(np.zeros(len(pairs), int)), pairs.base.images)
 
 
-def test_bad_inputs_are_refused_with_clear_errors(folder, mini_mnist, data_config):
-    with pytest.raises(ValueError, match="augment_fraction=0 is not allowed"):
-        PairSpec("pool", 0, K)
-    with pytest.raises(ValueError, match="copies=0 is not allowed"):
-        PairSpec("pool", 1.0, 0)
-    with pytest.raises(ValueError, match="unknown background mode 'pools'"):
-        PairSpec("pools", 1.0, K)
+def test_bad_inputs_are_refused_with_clear_errors(folder, mini_mnist, data_config, capsys, monkeypatch):
+    monkeypatch.chdir(folder)
+    common = ["generate", "paired", "--biased", str(folder / "biased.h5"), "--raw", str(mini_mnist), "--out", "x.h5"]
+    for extra, message in (
+        (["--fraction", "2"], "--fraction: 2.0 is not allowed; allowed: a number > 0 and <= 1"),
+        (["--fraction", "0"], "--fraction: 0.0 is not allowed; allowed: a number > 0 and <= 1"),
+        (["--mode", "pools"], "--mode: 'pools' is not allowed; allowed: one of pool, basic,"),
+        (["--selection", "influence"], "--ranking is needed with a --selection other than random, and only then"),
+    ):
+        assert main([*common, *extra]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith(f"bgbias generate: {message}") and error.count("\n") == 1, error
+    assert not (folder / "x.h5").exists()
     test_file = folder / "a-test-set.h5"
     build_test(test_file, raw_dir=mini_mnist, dataset_config=data_config, mode="pool", seed=0)
     with pytest.raises(DatasetFileError, match="records no `bias` config"):
-        build_paired(
-            folder / "bad.h5", biased=test_file, raw_dir=mini_mnist, dataset_config=data_config, mode="pool", fraction=1.0, copies=K,
-            seed=0,
-        )
+        build(mini_mnist, data_config, folder / "bad.h5", test_file, "pool", 1.0, seed=0)
     assert not (folder / "bad.h5").exists()
 
 

@@ -15,6 +15,8 @@ with log_to(snakemake.log[0]):
         mode=params.mode,
         fraction=params.fraction,
         copies=params.copies,
+        selection=params.selection,
+        ranking=snakemake.input.ranking or None,
         seed=int(snakemake.wildcards.seed),
         threads=snakemake.threads,
     )

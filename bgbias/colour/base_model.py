@@ -20,8 +20,8 @@ def train_base(
     threads: int = 1,
 ) -> None:
     """Stage: train a fresh `model_name` on the train split of the colour dataset `dataset`, early stopping on its
-    dev split."""
+    dev split; the checkpoint keeps the snapshots of its training (the influence selection sums over them)."""
     train_and_save(
         read_split, dataset, model=model, history=history, model_name=model_name, train_config=train_config,
-        device=device, seed=seed, threads=threads,
+        device=device, seed=seed, threads=threads, keep_trajectory=True,
     )

@@ -87,34 +87,36 @@ def evaluate_model(
 
 def evaluate(
     model: Path,
-    test_set: Path,
+    test_sets: list[Path],
     *,
-    output: Path,
+    outputs: list[Path],
     color_pool: list,
     biased_digits: list[int],
     device: str,
     threads: int = 1,
 ) -> None:
-    """Stage: all metrics of a model on the test split of `test_set`, as JSON (`biased_digits`: those of the model's
-    training setup, for the bias-aligned and bias-conflicting accuracy)."""
+    """Stage: all metrics of a model on the test split of each of `test_sets`, as one JSON each (`outputs[i]` for
+    `test_sets[i]`); the model is loaded once. `biased_digits`: those of the model's training setup, for the
+    bias-aligned and bias-conflicting accuracy."""
     torch.set_num_threads(threads)
     net, meta = load_checkpoint(Path(model), in_channels=3)
-    split = read_split(test_set, "test")
-    result = evaluate_model(
-        net, split, pool=np.asarray(color_pool), biased_digits=tuple(biased_digits), device=resolve_device(device)
-    )
-    log.info("%s on %s: accuracy %.4f", model, test_set, result["accuracy"])
-    config = {"model": meta.get("config"), "test_set": read_attributes(test_set)["config"], "color_pool": color_pool}
-    write_json(
-        Path(output),
-        {
-            **result,
-            "model": str(model),
-            "model_name": Path(model).stem,
-            "test_set": str(test_set),
-            "test_set_name": Path(test_set).stem,
-            "seed": meta.get("seed"),
-            "config": config,
-            "bgbias_version": __version__,
-        },
-    )
+    where = resolve_device(device)
+    for test_set, output in zip(test_sets, outputs, strict=True):
+        split = read_split(test_set, "test")
+        result = evaluate_model(net, split, pool=np.asarray(color_pool), biased_digits=tuple(biased_digits), device=where)
+        log.info("%s on %s: accuracy %.4f", model, test_set, result["accuracy"])
+        config = {"model": meta.get("config"), "test_set": read_attributes(test_set)["config"], "color_pool": color_pool}
+        write_json(
+            Path(output),
+            {
+                **result,
+                "model": str(model),
+                "model_name": Path(model).stem,
+                "test_set": str(test_set),
+                "test_set_name": Path(test_set).stem,
+                "seed": meta.get("seed"),
+                "pairing": meta.get("pairing"),
+                "config": config,
+                "bgbias_version": __version__,
+            },
+        )

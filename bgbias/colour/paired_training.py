@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from bgbias.colour.pairs import PairedSplit, read_paired_split
 from bgbias.models import EVAL_BATCH, Classifier, load_checkpoint, save_checkpoint, to_unit
 from bgbias.seeding import rng_for
+from bgbias.storage import read_attributes
 from bgbias.training import EpochResult, TrainSpec, fit, resolve_device, write_history
 
 log = logging.getLogger("bgbias")
@@ -181,7 +182,11 @@ def paired_train(
     )
     epochs = paired_fine_tune(net, train_split, dev_split, spec=spec, seed=seed, device=where)
     write_history(Path(history), epochs)
+    pairing = {**read_attributes(paired_dataset)["config"]["paired"], "marked": int((train_split.alt_index >= 0).sum())}
     save_checkpoint(
         Path(model), net.cpu(),
-        {"config": {"paired": paired_config, "base": meta.get("config")}, "seed": seed, "data": str(paired_dataset)},
+        {
+            "config": {"paired": paired_config, "base": meta.get("config")}, "pairing": pairing, "seed": seed,
+            "data": str(paired_dataset),
+        },
     )

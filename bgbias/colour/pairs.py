@@ -24,7 +24,8 @@ With `crossover`, a version takes the background of another image of the same sp
 (the stored coloured images are the donors; never the image itself).
 
 Which biased images are augmented: the images of the biased digits (the biased file's
-`bias` config) are put in a seeded random order per split; the first
+`bias` config) are put in an order per split: a seeded random one (selection `random`), or
+the ranking of a selection strategy (`bgbias.colour.selection`, a ranking CSV); the first
 round(augment_fraction x count) are augmented. The order does not depend on the mode
 or the fraction, so a smaller fraction augments a subset of a larger one.
 
@@ -43,6 +44,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 
 from bgbias.colour.backgrounds import Donors, canonical_mode, generate
 from bgbias.colour.datasets import ColorSpec, background_mask, biased_digits
@@ -133,26 +135,36 @@ def read_versions(path: Path, name: str, alt_rows: np.ndarray, count: int) -> tu
 
 @dataclass(frozen=True)
 class PairSpec:
-    """What a paired dataset augments: the mode, the share of the biased images, K."""
+    """What a paired dataset augments: the mode, the share of the biased images (chosen by `selection`), K."""
 
     augment_mode: str
     augment_fraction: float
     copies: int
+    selection: str
 
     def __post_init__(self) -> None:
-        canonical_mode(self.augment_mode)
-        if not 0 < self.augment_fraction <= 1:
-            raise ValueError(f"augment_fraction={self.augment_fraction} is not allowed; allowed: 0 < fraction <= 1")
-        if self.copies < 1:
-            raise ValueError(f"copies={self.copies} is not allowed; allowed: an integer >= 1")
+        canonical_mode(self.augment_mode)  # the config and the command line are validated by the schema
 
 
-def augmented_rows(
-    labels: np.ndarray, digits: tuple[int, ...], fraction: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Sorted rows of the images to augment: a seeded `fraction` of the images of the biased `digits`."""
-    candidates = rng.permutation(np.flatnonzero(np.isin(labels, digits)))
-    return np.sort(candidates[: int(round(fraction * len(candidates)))])
+RANKING_COLUMNS = ["split", "rank", "row", "source_index", "label", "score"]  # a selection's ranking CSV
+
+
+def read_ranking(path: Path, split: str) -> np.ndarray:
+    """The rows of the biased images of `split`, best first, from a ranking CSV."""
+    table = pd.read_csv(path)
+    if list(table.columns) != RANKING_COLUMNS:
+        raise DatasetFileError(f"{path} is not a ranking file: columns {list(table.columns)}, expected {RANKING_COLUMNS}")
+    return table.loc[table["split"] == split].sort_values("rank")["row"].to_numpy(np.int64)
+
+
+def random_order(labels: np.ndarray, digits: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """The rows of the images of the biased `digits` in a seeded random order (selection `random`)."""
+    return rng.permutation(np.flatnonzero(np.isin(labels, digits)))
+
+
+def augmented_rows(order: np.ndarray, fraction: float) -> np.ndarray:
+    """Sorted rows of the images to augment: the first round(`fraction` x count) of `order`."""
+    return np.sort(order[: int(round(fraction * len(order)))])
 
 
 def keep_foreground(versions: np.ndarray, images: np.ndarray, foreground: np.ndarray) -> np.ndarray:
@@ -211,6 +223,7 @@ def write_paired_split(
     mnist_train: Split,
     digits: tuple[int, ...],
     spec: PairSpec,
+    ranking: Path | None,
     colors: ColorSpec,
     seed: int,
     threads: int,
@@ -218,12 +231,18 @@ def write_paired_split(
     """Copy split `name` of the biased file `source` into `handle` and add the versions of its augmented images.
 
     `mnist_train` is the official MNIST training split the images come from (their digit masks, by
-    `source_index`).
+    `source_index`); `ranking` orders the biased images (None: the seeded random order).
     """
     handle.copy(source[name], name)
     base = read_split(Path(source.filename), name)
     masks = background_mask(mnist_train.images[base.source_index])
-    rows = augmented_rows(base.labels, digits, spec.augment_fraction, rng_for(seed, "paired", name, "augmented"))
+    if ranking is None:
+        order = random_order(base.labels, digits, rng_for(seed, "paired", name, "augmented"))
+    else:
+        order = read_ranking(ranking, name)
+        if not np.array_equal(np.sort(order), np.flatnonzero(np.isin(base.labels, digits))):
+            raise DatasetFileError(f"{ranking} does not rank the biased {name} images of {source.filename}")
+    rows = augmented_rows(order, spec.augment_fraction)
     alt_index = np.full(len(base), -1, np.int64)
     alt_index[rows] = np.arange(len(rows))
     group = handle[name]
@@ -238,6 +257,7 @@ def make_paired_dataset(
     biased: Path,
     mnist_train: Split,
     spec: PairSpec,
+    ranking: Path | None,
     colors: ColorSpec,
     seed: int,
     config_slice: dict,
@@ -245,7 +265,8 @@ def make_paired_dataset(
 ) -> None:
     """The paired dataset of the biased dataset file `biased` (train and dev), written atomically to `path`.
 
-    `mnist_train` is the official MNIST training split; the biased digits are those of the file's `bias` config.
+    `mnist_train` is the official MNIST training split; the biased digits are those of the file's `bias` config;
+    `ranking` is the ranking CSV of the spec's selection (None for `random`).
     """
     with open_dataset(biased) as source:
         recorded = json.loads(source.attrs["config"])
@@ -253,7 +274,10 @@ def make_paired_dataset(
             raise DatasetFileError(f"{biased} records no `bias` config: it is not a biased dataset file")
         bias = recorded["bias"]
         digits = biased_digits(bias["mode"], bias["biased_digits"])
-        paired = {"augment_mode": spec.augment_mode, "augment_fraction": spec.augment_fraction, "copies": spec.copies}
+        paired = {
+            "augment_mode": spec.augment_mode, "augment_fraction": spec.augment_fraction, "copies": spec.copies,
+            "selection": spec.selection,
+        }
         with atomic_path(path) as partial:
             with create_file(partial) as handle:
                 write_attributes(handle, {**config_slice, "bias": bias, "paired": paired}, seed)
@@ -263,8 +287,8 @@ def make_paired_dataset(
                     if name not in source:
                         raise DatasetFileError(f"{biased} has no split {name!r}; it holds {sorted(source)}")
                     write_paired_split(
-                        handle, source, name, mnist_train=mnist_train, digits=digits, spec=spec, colors=colors,
-                        seed=seed, threads=threads,
+                        handle, source, name, mnist_train=mnist_train, digits=digits, spec=spec, ranking=ranking,
+                        colors=colors, seed=seed, threads=threads,
                     )
 
 
@@ -277,15 +301,19 @@ def build_paired(
     mode: str,
     fraction: float,
     copies: int,
+    selection: str,
+    ranking: Path | None,
     seed: int,
     threads: int = 1,
 ) -> None:
-    """Stage: the paired dataset of a biased dataset: `copies` versions of `fraction` of the biased images, on `mode`."""
+    """Stage: the paired dataset of a biased dataset: `copies` versions of `fraction` of the biased images, chosen
+    by `selection` (its `ranking` CSV; None for `random`), on `mode`."""
     make_paired_dataset(
         Path(output),
         biased=Path(biased),
         mnist_train=load_split(Path(raw_dir), "train", dataset_config["mnist"]["train_size"]),
-        spec=PairSpec(mode, fraction, copies),
+        spec=PairSpec(mode, fraction, copies, selection),
+        ranking=Path(ranking) if ranking else None,
         colors=ColorSpec.of(dataset_config),
         seed=seed,
         config_slice=dataset_config,

@@ -34,16 +34,29 @@ def confusion_figure(confusion: np.ndarray, title: str) -> plt.Figure:
     return figure
 
 
-def fraction_figure(fractions: pd.DataFrame, test_sets: list[str]) -> plt.Figure:
-    """Accuracy versus the fraction of augmented biased images, one line per augment mode, a panel per test set."""
-    figure, panels = plt.subplots(1, len(test_sets), figsize=(4.2 * len(test_sets), 3.8), squeeze=False)
-    for axes, test_set in zip(panels[0], test_sets):
-        for augment, rows in fractions.groupby("augment", sort=False):
-            axes.plot(rows["fraction"], rows[test_set], marker="o", label=augment)
-        axes.set(xscale="log", xlabel="fraction of biased images augmented", ylabel="accuracy",
-                 title=f"test set: {test_set}", ylim=(0, 1.02))
-        axes.grid(alpha=0.3)
-    panels[0][0].legend(title="augment mode")
+FRACTION_PANELS = {"pool": "accuracy on the pool test set", "pool_bias_conflicting": "bias-conflicting (pool test)",
+                   "pool_unbiased": "unbiased accuracy (pool test)"}
+
+
+def fraction_figure(fractions: pd.DataFrame) -> plt.Figure:
+    """Accuracy against the number of marked images: a row of panels per augment mode (pool-test accuracy,
+    bias-conflicting, unbiased), one curve per selection with its 95 % band over the seeds."""
+    panels = [column for column in FRACTION_PANELS if column in fractions]
+    augments = list(dict.fromkeys(fractions["augment"])) or ["(no paired model)"]
+    figure, axes = plt.subplots(
+        len(augments), max(len(panels), 1), figsize=(4.4 * max(len(panels), 1), 3.6 * len(augments)), squeeze=False
+    )
+    for row, augment in enumerate(augments):
+        for axis, column in zip(axes[row], panels):
+            for selection, rows in fractions[fractions["augment"] == augment].groupby("selection", sort=False):
+                axis.plot(rows["marked"], rows[column], marker="o", label=selection)
+                axis.fill_between(rows["marked"], rows[f"{column}_low"], rows[f"{column}_high"], alpha=0.2)
+            axis.set(xscale="log", xlabel="marked images (augmented biased images)", ylabel="accuracy",
+                     title=f"{augment}: {FRACTION_PANELS[column]}", ylim=(0, 1.02))
+            axis.grid(alpha=0.3)
+        if panels:
+            axes[row][0].legend(title="selection", fontsize=8)
+    figure.tight_layout()
     return figure
 
 
@@ -113,8 +126,14 @@ def describe_dataset(config: dict) -> str:
     return f"test set on {config['mode']}"
 
 
+def plot_sample_grids(datasets: list[Path], pngs: list[Path]) -> None:
+    """Stage: the sample grid of each dataset file (`pngs[i]` of `datasets[i]`)."""
+    for dataset, png in zip(datasets, pngs, strict=True):
+        plot_samples(dataset, png)
+
+
 def plot_samples(dataset: Path, png: Path, *, per_digit: int = 4, versions: int = 6) -> None:
-    """Stage: sample grid of a dataset file: the first `per_digit` images of each digit per split, captioned with
+    """Sample grid of a dataset file: the first `per_digit` images of each digit per split, captioned with
     their background mode; for a paired file also one augmented training image per digit with its first
     `versions` versions."""
     dataset = Path(dataset)
@@ -149,10 +168,38 @@ def pairs_panel(dataset: Path, versions: int) -> SamplePanel:
     )
 
 
+def plot_confusions(metrics: list[Path], *, pngs: list[Path], csvs: list[Path], titles: list[str]) -> None:
+    """Stage: the confusion matrix of each metrics JSON, as PNG and CSV."""
+    for source, png, csv, title in zip(metrics, pngs, csvs, titles, strict=True):
+        plot_confusion(source, png=png, csv=csv, title=title)
+
+
 def plot_confusion(metrics: Path, *, png: Path, csv: Path, title: str) -> None:
-    """Stage: the confusion matrix of a metrics JSON as PNG and CSV."""
+    """The confusion matrix of a metrics JSON as PNG and CSV."""
     confusion = np.asarray(json.loads(Path(metrics).read_text())["confusion"])
     table = pd.DataFrame(confusion, index=pd.Index(range(10), name="true"), columns=[f"pred_{d}" for d in range(10)])
     with atomic_path(Path(csv)) as partial:
         table.to_csv(partial)
     save_figure(confusion_figure(confusion, title), Path(png))
+
+
+def plot_ranking(ranking: Path, biased: Path, png: Path, *, count: int = 20) -> None:
+    """Stage: the `count` top-ranked and `count` bottom-ranked training images of a selection's ranking, each captioned
+    with its digit and score: what the strategy finds most and least biased."""
+    table = pd.read_csv(ranking)
+    rows = table[table["split"] == "train"].sort_values("rank")
+    split = read_split(biased, "train")
+    panels = []
+    for title, chosen in (("first to mark", rows.head(count)), ("last to mark", rows.tail(count))):
+        images = split.images[chosen["row"].to_numpy()]
+        captions = [f"{label} {score:.3g}" for label, score in zip(chosen["label"], chosen["score"])]
+        per_row = 10
+        panels.append(SamplePanel(
+            title,
+            [f"ranks {chosen['rank'].iloc[i]}-" for i in range(0, len(chosen), per_row)],
+            [images[i : i + per_row] for i in range(0, len(images), per_row)],
+            [captions[i : i + per_row] for i in range(0, len(captions), per_row)],
+        ))
+    strategy = Path(ranking).stem
+    save_figure(sample_grid_figure(panels, f"selection {strategy}: the biased training images it ranks first and last "
+                                           f"(caption: digit, score)"), Path(png))

@@ -6,7 +6,6 @@ Stages: `accuracy_tables`, `per_colour_tables` and `fraction_tables` (CSV, Markd
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ from bgbias.figures import save_figure, table_heatmap
 from bgbias.stats import Summary, summarize
 from bgbias.storage import write_csv_markdown
 
-PAIRED_MODEL = re.compile(r"^paired-(?P<augment>.+)-f(?P<fraction>[0-9.e+-]+)$")
 
 
 SUMMARY_METRICS = (  # the metrics of the summary and comparison tables, as the README defines them
@@ -38,6 +36,7 @@ def load_metrics(paths: list[str | Path]) -> pd.DataFrame:
                 **{name: metrics.get(name) for name in SUMMARY_METRICS},
                 "per_digit": metrics["per_digit"],
                 "per_colour": metrics["per_colour"],
+                "pairing": metrics.get("pairing"),
             }
         )
     return pd.DataFrame(rows)
@@ -110,16 +109,64 @@ def per_colour_table(
     return mean_std_table(long.astype({"accuracy": float}), "test_set", "accuracy", order)
 
 
-def fraction_table(mean: pd.DataFrame) -> pd.DataFrame:
-    """Long table of the paired models: augment mode, fraction, and accuracy on every test set."""
+FRACTION_METRICS = {  # column -> (test set, metric) of the fraction table; the pool test set's bias metrics too
+    "accuracy": (None, "accuracy"),
+    "bias_conflicting": ("pool", "bias_conflicting_accuracy"),
+    "unbiased": ("pool", "unbiased_accuracy"),
+}
+THRESHOLD = 0.95  # the pool-test accuracy whose number of marked images the fraction table reports
+
+
+def fraction_table(metrics: pd.DataFrame, test_sets: list[str]) -> pd.DataFrame:
+    """Long table of the paired models over the seeds: augment mode, selection, fraction, marked images (mean),
+    and per test set the accuracy (mean and 95 % interval), plus the pool test set's bias-conflicting and
+    unbiased accuracy."""
+    paired = metrics[metrics["pairing"].notna()]
+    columns = ["augment", "selection", "fraction", "marked", "n"]
+    if paired.empty:
+        return pd.DataFrame(columns=columns)
+    keys = pd.DataFrame(list(paired["pairing"]), index=paired.index)
+    paired = paired.assign(
+        augment=keys["augment_mode"], selection=keys.get("selection", "random"), fraction=keys["augment_fraction"],
+        marked=keys["marked"],
+    )
     rows = []
-    for model, accuracies in mean.iterrows():
-        match = PAIRED_MODEL.match(str(model))
-        if match:
-            rows.append({"augment": match["augment"], "fraction": float(match["fraction"]), **accuracies.to_dict()})
-    if not rows:
-        return pd.DataFrame(columns=["augment", "fraction", *mean.columns])
-    return pd.DataFrame(rows).sort_values(["augment", "fraction"], kind="stable").reset_index(drop=True)
+    for (augment, selection, fraction), group in paired.groupby(["augment", "selection", "fraction"], sort=False):
+        row = {"augment": augment, "selection": selection, "fraction": fraction,
+               "marked": float(group["marked"].mean()), "n": int(group["seed"].nunique())}
+        for test_set in test_sets:
+            summary = summarize(group.loc[group["test_set"] == test_set, "accuracy"])
+            row.update({test_set: summary.mean, f"{test_set}_low": summary.low, f"{test_set}_high": summary.high})
+        for name, (test_set, metric) in FRACTION_METRICS.items():
+            if test_set is None or test_set not in test_sets:
+                continue
+            summary = summarize(group.loc[group["test_set"] == test_set, metric])
+            row.update({f"pool_{name}": summary.mean, f"pool_{name}_low": summary.low, f"pool_{name}_high": summary.high})
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values(["augment", "selection", "fraction"], kind="stable").reset_index(drop=True)
+
+
+def marked_to_reach(fractions: pd.DataFrame, column: str = "pool", threshold: float = THRESHOLD) -> pd.DataFrame:
+    """Per augment mode and selection: the fewest marked images whose mean `column` reaches `threshold`."""
+    rows = []
+    for (augment, selection), group in fractions.groupby(["augment", "selection"], sort=False):
+        reached = group.loc[group[column] >= threshold] if column in group else group.iloc[0:0]
+        rows.append({
+            "augment": augment, "selection": selection,
+            f"marked to reach {threshold:g}": f"{reached['marked'].min():.0f}" if len(reached) else "not reached",
+            f"best {column}": f"{group[column].max():.3f}" if column in group else "–",
+        })
+    return pd.DataFrame(rows)
+
+
+def fraction_markdown(fractions: pd.DataFrame) -> str:
+    """The fraction table (means; the CSV holds the intervals) and how many marked images reach the threshold."""
+    shown = fractions[[c for c in fractions.columns if not c.endswith(("_low", "_high"))]]
+    parts = [shown.to_markdown(index=False, floatfmt=".3f") + "\n"]
+    if not fractions.empty and "pool" in fractions:
+        parts += [f"Marked images needed for a mean pool-test accuracy of {THRESHOLD:g}:\n",
+                  marked_to_reach(fractions).to_markdown(index=False) + "\n"]
+    return "\n".join(parts)
 
 
 def to_markdown(mean: pd.DataFrame, std: pd.DataFrame, digits: int = 3) -> str:
@@ -173,8 +220,8 @@ def per_colour_tables(
 
 
 def fraction_tables(metrics: list[str], test_sets: list[str], *, csv: Path, md: Path, png: Path) -> None:
-    """Stage: accuracy versus augment fraction for each augment mode, as table and figure."""
-    mean, _ = accuracy_table(load_metrics(metrics), test_sets)
-    fractions = fraction_table(mean)
-    write_csv_markdown(fractions, fractions.to_markdown(index=False, floatfmt=".3f") + "\n", csv=csv, md=md)
-    save_figure(fraction_figure(fractions, [t for t in test_sets if t in fractions.columns]), Path(png))
+    """Stage: accuracy versus the number of marked (augmented) images, per augment mode and selection, over the
+    seeds: table and figure."""
+    fractions = fraction_table(load_metrics(metrics), test_sets)
+    write_csv_markdown(fractions, fraction_markdown(fractions), csv=csv, md=md)
+    save_figure(fraction_figure(fractions), Path(png))
