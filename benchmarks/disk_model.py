@@ -16,7 +16,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from bgbias.backgrounds import ALIASES, MODES, ModeContext, generate

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from bgbias import __version__
-from bgbias.errors import UserError
 
 DEFAULT_CONFIG = Path("config.yaml")
 
@@ -153,6 +152,18 @@ def run_evaluate(args: argparse.Namespace) -> None:
     )
 
 
+def run_verify(args: argparse.Namespace) -> None:
+    from bgbias.provenance import artifacts_under, verify_run
+
+    problems = verify_run(args.paths)
+    for line in problems:
+        print(line)
+    checked = sum(len(artifacts_under(path)) for path in args.paths if Path(path).exists())
+    print(f"{checked} files checked, {len(problems)} problem(s)" if problems else f"{checked} files checked: all verified")
+    if problems:
+        raise SystemExit(1)
+
+
 def run_plot(args: argparse.Namespace) -> None:
     title = args.title or Path(args.input).stem
     if args.kind == "confusion":
@@ -251,6 +262,12 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, required=True, help="metrics JSON to write")
     add_threads(evaluate)
 
+    verify = command(
+        "verify", "Check a finished run: every artifact against its checksum record and its inputs; missing outputs.",
+        run_verify, config=False,
+    )
+    verify.add_argument("paths", nargs="*", type=Path, default=[Path("results")], help="run folders or files (default results)")
+
     plot = command(
         "plot", "Draw a confusion matrix (metrics JSON), a training curve (CSV log) or a sample grid (dataset HDF5).",
         run_plot, config=False,
@@ -262,18 +279,15 @@ def parser() -> argparse.ArgumentParser:
     return main_parser
 
 
-USER_ERRORS = (UserError, FileNotFoundError)  # bad input: one line, exit status 2
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; a bad config or input prints one line and exits with status 2."""
-    from bgbias.logs import log_to
+    from bgbias.logs import USER_ERRORS, log_to
 
     args = parser().parse_args(argv)
     if args.command == "generate" and args.kind == "paired" and args.biased is None:
         parser().error("generate paired needs --biased (the biased dataset file)")
     try:
-        with log_to(args.log, quiet_errors=USER_ERRORS):
+        with log_to(args.log, exit_on_user_error=False):
             args.run(args)
     except USER_ERRORS as error:
         print(f"bgbias {args.command}: {error}", file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -224,9 +225,44 @@ def non_finite(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, float]]:
             yield from non_finite(sub, (*path, index))
 
 
+IMAGE_BYTES = 28 * 28 * 3  # one coloured image
+OFFICIAL_IMAGES = {"train": 60000, "test": 10000}
+
+
+def machine_memory_gb() -> float:
+    """This machine's physical memory in GB."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+
+
+def paired_training_gb(config: dict, copies: int) -> float:
+    """The images paired training holds in memory (GB): every image of the official training split, plus `copies`
+    versions of the images of the biased digits (their share of the split taken as len(digits) / 10)."""
+    mnist, bias = config["mnist"], config["bias"]
+    images = mnist["train_size"] or OFFICIAL_IMAGES["train"]
+    digits = {"none": 0, "partial": len(bias["biased_digits"]), "all": 10}[bias["mode"]]
+    return images * IMAGE_BYTES * (1 + copies * digits / 10) / 1e9
+
+
+def memory_problems(config: dict) -> list[str]:
+    """Settings whose jobs would need more memory than `memory_gb` (this machine's by default)."""
+    available = config["memory_gb"] or machine_memory_gb()
+    copies = config["paired"]["copies"]
+    if not config["paired"]["augment_modes"] or paired_training_gb(config, copies) <= available:
+        return []
+    most = max((k for k in range(1, copies) if paired_training_gb(config, k) <= available), default=0)
+    return [problem(
+        "paired.copies", copies,
+        f"as paired training would hold about {paired_training_gb(config, copies):,.1f} GB of images in memory, more "
+        f"than the {available:,.1f} GB of memory_gb (this machine's when null)",
+        f"at most {most}, or memory_gb set to the memory of the machine that runs the jobs",
+    )]
+
+
 def cross_key_problems(config: dict) -> list[str]:
     """Rules between keys that the schema cannot express."""
     problems = [problem(key_name(path), value, "", "a finite number") for path, value in non_finite(config)]
+    if not config["test_modes"] and not config["colour_tests"]:
+        problems.append(problem("test_modes", [], "with colour_tests []", "at least one test set in either list"))
     mnist, bias, paired = config["mnist"], config["bias"], config["paired"]
     if mnist["train_size"] is not None and mnist["dev_size"] >= mnist["train_size"]:
         problems.append(
@@ -245,6 +281,7 @@ def cross_key_problems(config: dict) -> list[str]:
             problem("paired.pick", paired["pick"], f"with paired.copies {paired['copies']}",
                     f"first, random or an integer from 0 to {paired['copies'] - 1}")
         )
+    problems += memory_problems(config)
     if config["foreground"] in config["color_pool"]:
         index = config["color_pool"].index(config["foreground"])
         problems.append(

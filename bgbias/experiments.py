@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from bgbias.config import ConfigError, deep_merge, validate_config
-from bgbias.grid import DEFAULT_RUN, Grid
+from bgbias.grid import Grid
 
 EXPERIMENT_KEYS = ("description", "setups")  # the keys of an experiment file that are not config keys
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")

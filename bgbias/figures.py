@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import matplotlib
 
@@ -11,12 +12,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bgbias.storage import atomic_path  # noqa: E402
+from bgbias.storage import atomic_path, read_table  # noqa: E402
 
 
-def save_figure(figure: plt.Figure, path: Path) -> None:
-    """Save `figure` as PNG atomically and close it."""
-    with atomic_path(path) as partial:
+def save_figure(figure: plt.Figure, path: Path, inputs: Iterable[Path] = ()) -> None:
+    """Save `figure` as PNG atomically, with its checksum record (made from `inputs`), and close it."""
+    with atomic_path(path, inputs) as partial:
         figure.savefig(partial, format="png", dpi=120, bbox_inches="tight")
     plt.close(figure)
 
@@ -56,7 +57,7 @@ def table_heatmap(mean: pd.DataFrame, title: str, colorbar_label: str = "accurac
 
 def plot_training(history: Path, png: Path, title: str) -> None:
     """The training curve of a per-epoch CSV log."""
-    save_figure(training_figure(pd.read_csv(history), title), Path(png))
+    save_figure(training_figure(read_table(history, ["epoch", "train_loss", "dev_loss", "best"]), title), Path(png), [history])
 
 
 def plot_trainings(histories: list[Path], *, pngs: list[Path], titles: list[str]) -> None:

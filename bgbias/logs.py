@@ -8,18 +8,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from bgbias.errors import UserError
+
 log = logging.getLogger("bgbias")
 FORMAT = "%(asctime)s %(levelname)s %(message)s"
+USER_ERRORS = (UserError, FileNotFoundError)  # bad input the user can fix: one line, no traceback
 
 
 @contextmanager
-def log_to(
-    path: str | Path | None, quiet_errors: tuple[type[Exception], ...] = ()
-) -> Iterator[logging.Logger]:
-    """Log to `path` (and stderr) for the block; an exception is logged, then re-raised.
+def log_to(path: str | Path | None, *, exit_on_user_error: bool = True) -> Iterator[logging.Logger]:
+    """Log to `path` (and stderr) for the block.
 
-    Exceptions of the `quiet_errors` types (bad input the user can fix, reported by the caller)
-    go to the log file only, as one line; others are logged everywhere with their traceback.
+    A user error (bad input the user can fix, USER_ERRORS) is logged as one line, without a traceback, and ends
+    the process with status 1 (a workflow job) or, with `exit_on_user_error` False, is re-raised for the caller to
+    report (the command line). Any other exception is a bug: logged with its traceback, then re-raised.
     """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if path is not None:
@@ -31,11 +33,14 @@ def log_to(
     log.setLevel(logging.INFO)
     try:
         yield log
-    except quiet_errors as error:
-        record = log.makeRecord(log.name, logging.ERROR, __file__, 0, "%s", (error,), None)
-        for handler in handlers[1:]:
-            handler.handle(record)
-        raise
+    except USER_ERRORS as error:
+        if not exit_on_user_error:
+            record = log.makeRecord(log.name, logging.ERROR, __file__, 0, "%s", (error,), None)
+            for handler in handlers[1:]:
+                handler.handle(record)
+            raise
+        log.error("%s", error)
+        raise SystemExit(1) from None
     except Exception:
         log.exception("failed")
         raise

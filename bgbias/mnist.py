@@ -30,8 +30,12 @@ SPLIT_FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 FIX_HINT = (
-    "delete it and rerun to download it again, or point `mnist.mirror` at a folder "
+    "delete it and rerun to fetch it again, or point `mnist.mirror` at a folder "
     "holding the four original MNIST .gz files"
+)
+MIRROR_HINT = (
+    "this file is in the mirror folder (`mnist.mirror`): put the original MNIST file there, or point "
+    "`mnist.mirror` at another folder holding the four original .gz files"
 )
 
 
@@ -62,17 +66,15 @@ def md5sum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_raw(raw_dir: Path, md5: dict[str, str] = MNIST_MD5) -> None:
-    """Raise MnistError naming the first missing or corrupt file in `raw_dir`."""
+def verify_raw(raw_dir: Path, md5: dict[str, str] = MNIST_MD5, hint: str = FIX_HINT) -> None:
+    """Raise MnistError naming the first missing or corrupt file in `raw_dir`, with `hint` on how to fix it."""
     for name, expected in md5.items():
         path = Path(raw_dir) / name
         if not path.is_file():
-            raise MnistError(f"MNIST file missing: {path}; {FIX_HINT}")
+            raise MnistError(f"MNIST file missing: {path}; {hint}")
         actual = md5sum(path)
         if actual != expected:
-            raise MnistError(
-                f"MNIST file corrupt: {path} has MD5 {actual}, expected {expected}; {FIX_HINT}"
-            )
+            raise MnistError(f"MNIST file corrupt: {path} has MD5 {actual}, expected {expected}; {hint}")
 
 
 def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] = MNIST_MD5) -> list[Path]:
@@ -81,7 +83,12 @@ def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] =
     raw_dir.mkdir(parents=True, exist_ok=True)
     if mirror is not None:
         mirror = Path(mirror)
-        verify_raw(mirror, md5)
+        if not mirror.is_dir():
+            raise MnistError(
+                f"config key mnist.mirror: {str(mirror)!r} is not a folder; allowed: a folder holding the four original "
+                f"MNIST .gz files, or null to download them"
+            )
+        verify_raw(mirror, md5, MIRROR_HINT)
         for name in MNIST_MD5:
             with atomic_path(raw_dir / name) as partial:
                 shutil.copyfile(mirror / name, partial)
@@ -101,6 +108,8 @@ def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] =
 
 def read_idx(path: Path) -> np.ndarray:
     """Read a gzip-compressed IDX file (MNIST's format) into a uint8 array."""
+    if not Path(path).is_file():
+        raise MnistError(f"MNIST file missing: {path}; rerun the workflow (its `mnist` job places it)")
     try:
         with gzip.open(path, "rb") as handle:
             data = handle.read()
@@ -120,11 +129,51 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
+def split_files(raw_dir: Path, split: str) -> list[Path]:
+    """The two raw files (images, labels) of the official `split`."""
+    return [Path(raw_dir) / name for name in SPLIT_FILES[split]]
+
+
+def count_images(raw_dir: Path, split: str) -> int:
+    """The number of images of the official `split` in `raw_dir`, from its labels file's header."""
+    path = Path(raw_dir) / SPLIT_FILES[split][1]
+    try:
+        with gzip.open(path, "rb") as handle:
+            return int.from_bytes(handle.read(8)[4:8], "big")
+    except (OSError, EOFError, zlib.error) as error:
+        raise MnistError(f"MNIST file corrupt: {path} is not a complete gzip file ({error}); {FIX_HINT}") from error
+
+
+def size_problems(mnist_config: dict, raw_dir: Path) -> list[str]:
+    """The `mnist` sizes that the files in `raw_dir` cannot give, one line each (nothing when they are absent)."""
+    if not all((Path(raw_dir) / name).is_file() for files in SPLIT_FILES.values() for name in files):
+        return []
+    train, test = count_images(raw_dir, "train"), count_images(raw_dir, "test")
+    train_size, dev_size, test_size = mnist_config["train_size"], mnist_config["dev_size"], mnist_config["test_size"]
+    problems = []
+    if train_size is not None and train_size > train:
+        problems.append(f"config key mnist.train_size: {train_size} is not allowed: the training split of {raw_dir} "
+                        f"holds {train} images; allowed: null or at most {train}")
+    if dev_size >= min(train_size or train, train):
+        problems.append(f"config key mnist.dev_size: {dev_size} is not allowed: the training split of {raw_dir} holds "
+                        f"{min(train_size or train, train)} images; allowed: at most {min(train_size or train, train) - 1}")
+    if test_size is not None and test_size > test:
+        problems.append(f"config key mnist.test_size: {test_size} is not allowed: the test split of {raw_dir} holds "
+                        f"{test} images; allowed: null or at most {test}")
+    return problems
+
+
 def load_split(raw_dir: Path, split: str, limit: int | None = None) -> Split:
-    """The official `split` ('train' or 'test'), optionally only its first `limit` images."""
+    """The official `split` ('train' or 'test'), optionally only its first `limit` images (at most its count)."""
     image_file, label_file = SPLIT_FILES[split]
-    images = read_idx(Path(raw_dir) / image_file)[:limit]
-    labels = read_idx(Path(raw_dir) / label_file)[:limit]
+    images = read_idx(Path(raw_dir) / image_file)
+    labels = read_idx(Path(raw_dir) / label_file)
+    if limit is not None and limit > len(labels):
+        raise MnistError(
+            f"config key mnist.{split}_size: {limit} is not allowed: the {split} split of {raw_dir} holds {len(labels)} "
+            f"images; allowed: null or at most {len(labels)}"
+        )
+    images, labels = images[:limit], labels[:limit]
     if images.shape[1:] != (28, 28) or len(images) != len(labels):
         raise MnistError(
             f"MNIST files corrupt: {Path(raw_dir) / image_file} holds images of shape {images.shape}, "
@@ -136,7 +185,10 @@ def load_split(raw_dir: Path, split: str, limit: int | None = None) -> Split:
 def train_dev_split(train: Split, dev_size: int, seed: int) -> tuple[Split, Split]:
     """Split the official training images into train and dev, `dev_size` dev images chosen by `seed`."""
     if not 0 < dev_size < len(train):
-        raise ValueError(f"mnist.dev_size={dev_size} must lie strictly between 0 and {len(train)}")
+        raise MnistError(
+            f"config key mnist.dev_size: {dev_size} is not allowed: the training split holds {len(train)} images; "
+            f"allowed: from 1 to {len(train) - 1}"
+        )
     order = rng_for(seed, "train_dev_split").permutation(len(train))
     return train.subset(np.sort(order[dev_size:])), train.subset(np.sort(order[:dev_size]))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -10,6 +12,7 @@ from torch import nn
 
 from bgbias import __version__
 from bgbias.errors import UserError
+from bgbias.provenance import verify
 from bgbias.storage import atomic_path
 
 
@@ -134,15 +137,19 @@ def one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
-def save_checkpoint(path: Path, model: Classifier, metadata: dict) -> None:
-    """Save weights, architecture and metadata (config slice, seed, version) atomically."""
+def save_checkpoint(path: Path, model: Classifier, metadata: dict, inputs: Iterable[Path] = ()) -> None:
+    """Save weights, architecture and metadata (config slice, seed, version) atomically, with the checksum record
+    (made from `inputs`). Serialised in memory first, so that a full disk is reported by the file write."""
     payload = {"state_dict": model.state_dict(), "arch": model.arch, "bgbias_version": __version__, **metadata}
-    with atomic_path(path) as partial:
-        torch.save(payload, partial)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with atomic_path(path, inputs) as partial:
+        partial.write_bytes(buffer.getvalue())
 
 
 def load_checkpoint(path: Path, in_channels: int | None = None) -> tuple[Classifier, dict]:
     """Load a model; raise CheckpointError naming `path` when it is unreadable or of another architecture."""
+    verify(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises many types for truncated or foreign files

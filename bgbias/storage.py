@@ -3,6 +3,7 @@ JSON and CSV + Markdown tables."""
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import math
@@ -13,13 +14,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import h5py
 import numpy as np
 
 from bgbias import __version__
 from bgbias.errors import UserError
+from bgbias.provenance import verify, write_record
 
 SPLITS = ("train", "dev", "test")
 MODE_DTYPE = "S32"  # `bg_mode`: the name of the mode that made each background
@@ -69,14 +71,19 @@ def fsync(path: Path) -> None:
         os.close(descriptor)
 
 
+class DiskFullError(UserError):
+    """The disk filled up while an artifact was written."""
+
+
 @contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary sibling of `path`; rename it to `path` only if the block succeeds.
+def atomic_path(path: Path, inputs: Iterable[Path] = ()) -> Iterator[Path]:
+    """Yield a temporary sibling of `path`; when the block succeeds, write the checksum record of the file (with
+    the SHA-256 of `inputs`, the files it was made from) and rename it to `path`.
 
     `path` never exists half-written: a killed writer leaves only its temporary file, which
     the next writer of `path` removes (the workflow runs one job per output at a time).
     The data is flushed to disk before the rename and the rename after it, so a power loss
-    leaves either the old state or the complete file.
+    leaves either the old state or the complete file. A full disk is reported naming the file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,8 +93,13 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield partial
         fsync(partial)
+        write_record(path, partial, inputs)
         os.replace(partial, path)
         fsync(path.parent)
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise DiskFullError(f"no space left on the device while writing {path}; free some and rerun") from None
+        raise
     finally:
         partial.unlink(missing_ok=True)
 
@@ -209,12 +221,14 @@ READ_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError)
 
 
 def open_dataset(path: Path) -> h5py.File:
-    """Open a dataset file read-only, with an error naming the file when it is not valid HDF5.
+    """Open a dataset file read-only after checking it against its checksum record, with an error naming the file
+    when it is not valid HDF5.
 
     Finished dataset files never change (they are written under a temporary name and renamed),
     so readers take no HDF5 file lock: any number of jobs read one file at once, also on file
     systems without lock support (NFS, Lustre), where locking makes the open fail.
     """
+    verify(path)
     try:
         return h5py.File(path, "r", locking=False)
     except READ_ERRORS as error:
@@ -316,22 +330,54 @@ def json_ready(value):
     return value
 
 
-def write_json(path: Path, payload: dict) -> None:
-    """JSON with NaN written as null, atomically."""
-    with atomic_path(Path(path)) as partial:
+def write_json(path: Path, payload: dict, inputs: Iterable[Path] = ()) -> None:
+    """JSON with NaN written as null, atomically, with its checksum record (made from `inputs`)."""
+    with atomic_path(Path(path), inputs) as partial:
         partial.write_text(json.dumps(json_ready(payload), indent=1, sort_keys=True))
 
 
-def write_csv_markdown(table, markdown: str, *, csv: Path, md: Path, index: bool = False) -> None:
-    """A pandas table as CSV (4 decimals) and its Markdown form, each written atomically."""
-    with atomic_path(Path(csv)) as partial:
+def read_json(path: Path, fields: Iterable[str] = ()) -> dict:
+    """A JSON artifact, checked against its record; DatasetFileError naming the file when it is not a JSON object
+    holding `fields`."""
+    verify(path)
+    try:
+        content = json.loads(Path(path).read_text())
+    except ValueError as error:
+        raise DatasetFileError(f"{path} is not a JSON file: {error}") from None
+    missing = [field for field in fields if not isinstance(content, dict) or field not in content]
+    if missing:
+        raise DatasetFileError(f"{path} lacks {', '.join(missing)}: it is not the kind of JSON file expected here")
+    return content
+
+
+def read_table(path: Path, columns: Iterable[str] = (), **options):
+    """A CSV artifact as a pandas table, checked against its record; DatasetFileError when `columns` are missing."""
+    import pandas as pd
+
+    verify(path)
+    table = pd.read_csv(path, **options)
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise DatasetFileError(f"{path} lacks the columns {', '.join(missing)}: it is not the table expected here")
+    return table
+
+
+def write_csv_markdown(
+    table, markdown: str, *, csv: Path, md: Path, index: bool = False, inputs: Iterable[Path] = ()
+) -> None:
+    """A pandas table as CSV (4 decimals) and its Markdown form, each written atomically with its record."""
+    with atomic_path(Path(csv), inputs) as partial:
         table.to_csv(partial, index=index, float_format="%.4f")
-    with atomic_path(Path(md)) as partial:
+    with atomic_path(Path(md), inputs) as partial:
         partial.write_text(markdown)
 
 
 def write_manifest(output: Path, outputs: list[str]) -> None:
-    """The list of outputs of a run, one path per line with its size in bytes."""
+    """The list of outputs of a run, one path per line with its size in bytes; the temporary files that killed
+    writers left in the run's folders are removed (every output of the run is finished by now)."""
     lines = [f"{Path(p).stat().st_size}\t{p}" for p in sorted(map(str, outputs))]
+    for folder in {Path(p).parent for p in outputs}:
+        for stale in folder.glob(".*.partial"):
+            stale.unlink(missing_ok=True)
     with atomic_path(Path(output)) as partial:
         partial.write_text("\n".join(lines) + "\n")

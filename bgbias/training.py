@@ -10,7 +10,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 import pandas as pd
@@ -60,13 +60,24 @@ class EpochResult:
     accuracy: float
 
 
+def gpu_problem() -> str | None:
+    """Why `device: cuda` cannot run here (no CUDA GPU visible), or None."""
+    if torch.cuda.is_available():
+        return None
+    return "config key device: 'cuda' is not allowed here: no CUDA GPU is visible; allowed: auto or cpu"
+
+
 def resolve_device(device: str = "auto") -> torch.device:
-    """`auto` picks CUDA when available (honouring CUDA_VISIBLE_DEVICES), else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("config key device: 'cuda' is not allowed here: no CUDA GPU is visible; allowed: auto or cpu")
-    return torch.device(device)
+    """`auto` picks CUDA when available (honouring CUDA_VISIBLE_DEVICES), else the CPU. With several GPUs visible,
+    the one with the most free memory, so that jobs sharing a machine spread over its GPUs."""
+    if device == "cuda" and gpu_problem():
+        raise DeviceError(gpu_problem())
+    if device == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    count = torch.cuda.device_count()
+    if count == 1:
+        return torch.device("cuda")
+    return torch.device("cuda", max(range(count), key=lambda index: torch.cuda.mem_get_info(index)[0]))
 
 
 def evaluate_loss(model: Classifier, images: torch.Tensor, labels: torch.Tensor) -> EpochResult:
@@ -251,9 +262,9 @@ def fine_tune(
     )
 
 
-def write_history(path: Path, history: pd.DataFrame) -> None:
-    """The per-epoch CSV log, written atomically."""
-    with atomic_path(path) as partial:
+def write_history(path: Path, history: pd.DataFrame, inputs: Iterable[Path] = ()) -> None:
+    """The per-epoch CSV log, written atomically with its checksum record (made from `inputs`)."""
+    with atomic_path(path, inputs) as partial:
         history.to_csv(partial, index=False)
 
 
@@ -282,9 +293,9 @@ def train_and_save(
         train_split, dev_split, spec=TrainSpec(**train_config), seed=seed, device=where, model_name=model_name,
         trajectory=trajectory,
     )
-    write_history(Path(history), epochs)
+    write_history(Path(history), epochs, [dataset])
     config = {"train": train_config, "data": read_attributes(dataset)["config"]}
     metadata = {"config": config, "seed": seed, "data": str(dataset), "device": str(where)}
     if trajectory is not None:
         metadata["snapshots"] = trajectory.snapshots
-    save_checkpoint(Path(model), net.cpu(), metadata)
+    save_checkpoint(Path(model), net.cpu(), metadata, [dataset])

@@ -14,7 +14,7 @@ from bgbias.grid import (
     BASE_MODEL, DEFAULT_RUN, GREY_MODEL, MNIST_RAW, RANDOM_SELECTION, SUMMARY_TABLE, benchmark_pattern, log_pattern,
     pattern,
 )
-from bgbias.mnist import MNIST_MD5
+from bgbias.mnist import MNIST_MD5, size_problems
 
 try:
     config.update(validate_config(config))
@@ -24,6 +24,14 @@ except ConfigError as error:
 RUNS = all_runs(EXPERIMENTS)
 if DEFAULT_RUN not in RUNS:
     raise WorkflowError(f"experiments/{DEFAULT_RUN}.yaml is missing: it is the experiment that results/all builds")
+# run-time conditions checked before any job: the sizes against the MNIST files once fetched, a GPU when asked for
+PROBLEMS = sorted({line for run in RUNS.values() for line in size_problems(run.config["mnist"], MNIST_RAW)})
+if any(run.config["device"] == "cuda" for run in RUNS.values()) and workflow.local_exec:
+    from bgbias.training import gpu_problem
+
+    PROBLEMS += [problem for problem in [gpu_problem()] if problem]
+if PROBLEMS:
+    raise WorkflowError("\n".join(PROBLEMS))
 MULTI_SETUP = [name for name, experiment in EXPERIMENTS.items() if experiment.has_setups]
 MNIST_FILES = [f"{MNIST_RAW}/{name}" for name in MNIST_MD5]
 

@@ -45,7 +45,7 @@ def train_spec(**changes) -> TrainSpec:
     return TrainSpec(**{**DEFAULTS["train"], **changes})
 
 
-def paired_spec(train: dict | None = None, **changes) -> "PairedSpec":
+def paired_spec(train: dict | None = None, **changes):
     """The default paired-training settings, with `changes` (and `train` changes)."""
     from bgbias.colour.paired_training import PairedSpec
 

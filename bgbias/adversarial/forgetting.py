@@ -69,10 +69,11 @@ def fine_tune_adversarial(
     where = resolve_device(device)
     log.info("fine-tuning %s on %s on %s", base, adversarial_set, where)
     epochs = fine_tune_on_set(net, Path(adversarial_set), spec=TrainSpec(**fine_tune_config), seed=seed, device=where)
-    write_history(Path(history), epochs)
+    write_history(Path(history), epochs, [base, adversarial_set])
     save_checkpoint(
         Path(model), net.cpu(),
         {"config": {"fine_tune": fine_tune_config}, "seed": seed, "data": str(adversarial_set), "base": str(base)},
+        [base, adversarial_set],
     )
 
 
@@ -86,4 +87,7 @@ def evaluate_adversarial(
         net, Path(clean), {set_attack(path).name: Path(path) for path in sets}, resolve_device(device)
     )
     log.info("%s: %s", name, ", ".join(f"{k} {v:.4f}" for k, v in accuracy_by_set.items()))
-    write_json(Path(output), {"model": name, "seed": seed, "accuracy": accuracy_by_set, "bgbias_version": __version__})
+    write_json(
+        Path(output), {"model": name, "seed": seed, "accuracy": accuracy_by_set, "bgbias_version": __version__},
+        [model, clean, *sets],
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from bgbias.mnist import MnistSpec, Split
+from bgbias.mnist import MnistSpec, Split, split_files
 from bgbias.storage import (
     COMPRESSION,
     IMAGE_CHUNK,
@@ -67,10 +67,10 @@ def split_fields(split: StoredSplit) -> dict[str, np.ndarray]:
     }
 
 
-def make_grey_dataset(path: Path, *, mnist: MnistSpec, seed: int, config_slice: dict) -> None:
+def make_grey_dataset(path: Path, *, mnist: MnistSpec, seed: int, config_slice: dict) -> None:  # noqa: D103
     """Grey MNIST with `train`, `dev` (seeded split of the official training images) and `test` groups."""
     train, dev = mnist.train_dev(seed)
-    with atomic_path(Path(path)) as partial:
+    with atomic_path(Path(path), [*split_files(mnist.raw_dir, "train"), *split_files(mnist.raw_dir, "test")]) as partial:
         with create_file(partial) as handle:
             write_attributes(handle, config_slice, seed)
             for name, split in (("train", train), ("dev", dev), ("test", mnist.test())):

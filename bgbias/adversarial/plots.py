@@ -10,6 +10,7 @@ import pandas as pd
 from bgbias.adversarial.attacks import ATTACKS
 from bgbias.figures import save_figure
 from bgbias.grid import CLEAN, GREY_MODEL
+from bgbias.storage import read_table
 
 import matplotlib.pyplot as plt  # noqa: E402  (after bgbias.figures chose the Agg backend)
 
@@ -46,4 +47,4 @@ def forgetting_figure(table: pd.DataFrame) -> plt.Figure:
 
 def plot_forgetting(table: Path, png: Path) -> None:
     """Stage: clean accuracy before and after adversarial fine-tuning, per attack strength."""
-    save_figure(forgetting_figure(pd.read_csv(table)), Path(png))
+    save_figure(forgetting_figure(read_table(table, ["model", "attack", "strength", CLEAN, "own"])), Path(png), [table])

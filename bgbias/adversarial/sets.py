@@ -91,11 +91,12 @@ def make_adversarial_set(
     attack_config: dict,
     seed: int,
     device: torch.device,
+    inputs: list[Path],
 ) -> None:
     """Attack the seeded subset (`<split>_size` images of `attack_config`) of every split of the grey dataset; write
-    HDF5 with `attack_config` and the attack's name as the config slice."""
+    HDF5 with `attack_config` and the attack's name as the config slice; `inputs`: the files the model came from."""
     settings = attack.kind.settings_of(attack_config)
-    with atomic_path(Path(path)) as partial, create_file(partial) as handle:
+    with atomic_path(Path(path), [grey_dataset, *inputs]) as partial, create_file(partial) as handle:
         write_attributes(handle, {"adversarial": attack_config, "attack": attack.name}, seed)
         handle.attrs["attack"], handle.attrs["strength"] = attack.kind.name, attack.strength
         for split in SPLITS:
@@ -142,5 +143,5 @@ def attack(
     log.info("attack %s on %s, attacked images per split %s, on %s", name, grey_dataset, sizes, where)
     make_adversarial_set(
         Path(output), net, grey_dataset=Path(grey_dataset), attack=chosen, attack_config=attack_config, seed=seed,
-        device=where,
+        device=where, inputs=[Path(model)],
     )

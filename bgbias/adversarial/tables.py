@@ -3,7 +3,6 @@ fast). Stages: `forgetting_tables` and `attack_tables`."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from pathlib import Path
@@ -12,7 +11,7 @@ import pandas as pd
 
 from bgbias.adversarial.attacks import ATTACKS, Attack, set_attack
 from bgbias.grid import CLEAN, GREY_MODEL
-from bgbias.storage import SPLITS, open_dataset, write_csv_markdown
+from bgbias.storage import SPLITS, open_dataset, read_json, write_csv_markdown
 
 log = logging.getLogger("bgbias")
 SUMMARY_FIELDS = ("labels", "success", "l2", "linf", "clean_prediction")
@@ -136,13 +135,13 @@ def attack_markdown(table: pd.DataFrame) -> str:
 
 def forgetting_tables(evaluations: list[Path], *, csv: Path, md: Path) -> None:
     """Stage: the forgetting table (every grey / fine-tuned model on clean and adversarial test sets), CSV and Markdown."""
-    table = forgetting_table([json.loads(Path(path).read_text()) for path in evaluations])
-    write_csv_markdown(table, forgetting_markdown(table), csv=csv, md=md)
+    table = forgetting_table([read_json(path, ["model", "seed", "accuracy"]) for path in evaluations])
+    write_csv_markdown(table, forgetting_markdown(table), csv=csv, md=md, inputs=evaluations)
     log.info("forgetting table: %d rows", len(table))
 
 
 def attack_tables(sets: list[Path], *, csv: Path, md: Path) -> None:
     """Stage: success rate and perturbation sizes of every adversarial set, per split, as CSV and Markdown."""
     table = attack_table([attack_summary(Path(path)) for path in sets])
-    write_csv_markdown(table, attack_markdown(table), csv=csv, md=md)
+    write_csv_markdown(table, attack_markdown(table), csv=csv, md=md, inputs=sets)
     log.info("attack table: %d rows", len(table))

@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from bgbias.colour.backgrounds import ModeContext, canonical_mode, fill_colors, generate, set_pixels
-from bgbias.mnist import MnistSpec, Split
+from bgbias.mnist import MnistSpec, Split, split_files
 from bgbias.seeding import rng_for
 from bgbias.storage import MODE_DTYPE, StoredSplit, atomic_path, create_file, write_attributes, write_split
 
@@ -140,10 +140,12 @@ def write_dataset(
     config_slice: dict,
     seed: int,
     threads: int,
+    inputs: Iterable[Path] = (),
 ) -> None:
     """Write `splits` (a mapping, or (name, split) pairs built one at a time) to the HDF5 file `path`
-    atomically, with the config slice and seed as attributes, compressing in `threads` threads."""
-    with atomic_path(path) as partial:
+    atomically, with the config slice and seed as attributes, compressing in `threads` threads; its checksum
+    record names `inputs`."""
+    with atomic_path(path, inputs) as partial:
         with create_file(partial) as handle:
             write_attributes(handle, config_slice, seed)
             for name, split in splits.items() if isinstance(splits, Mapping) else splits:
@@ -160,7 +162,9 @@ def make_biased_dataset(
         (name, biased_split(split, bias, rng_for(seed, "biased", name), colors))
         for name, split in (("train", train), ("dev", dev))
     )
-    write_dataset(path, splits, config_slice=config_slice, seed=seed, threads=threads)
+    write_dataset(
+        path, splits, config_slice=config_slice, seed=seed, threads=threads, inputs=split_files(mnist.raw_dir, "train")
+    )
 
 
 def make_test_dataset(
@@ -169,7 +173,10 @@ def make_test_dataset(
     """A test set: every image of the official test split on a background of `mode`."""
     canonical_mode(mode)
     split = colored_split(mnist.test(), mode, rng_for(seed, "test", mode), colors)
-    write_dataset(path, {"test": split}, config_slice=config_slice, seed=seed, threads=threads)
+    write_dataset(
+        path, {"test": split}, config_slice=config_slice, seed=seed, threads=threads,
+        inputs=split_files(mnist.raw_dir, "test"),
+    )
 
 
 def build_biased(

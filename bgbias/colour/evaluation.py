@@ -119,4 +119,5 @@ def evaluate(
                 "config": config,
                 "bgbias_version": __version__,
             },
+            [model, test_set],
         )

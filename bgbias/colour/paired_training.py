@@ -181,7 +181,7 @@ def paired_train(
         base, paired_dataset, len(train_split), int((train_split.alt_index >= 0).sum()), train_split.copies, spec, where,
     )
     epochs = paired_fine_tune(net, train_split, dev_split, spec=spec, seed=seed, device=where)
-    write_history(Path(history), epochs)
+    write_history(Path(history), epochs, [base, paired_dataset])
     pairing = {**read_attributes(paired_dataset)["config"]["paired"], "marked": int((train_split.alt_index >= 0).sum())}
     save_checkpoint(
         Path(model), net.cpu(),
@@ -189,4 +189,5 @@ def paired_train(
             "config": {"paired": paired_config, "base": meta.get("config")}, "pairing": pairing, "seed": seed,
             "data": str(paired_dataset),
         },
+        [base, paired_dataset],
     )

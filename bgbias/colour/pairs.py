@@ -44,11 +44,10 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from bgbias.colour.backgrounds import Donors, canonical_mode, generate
 from bgbias.colour.datasets import ColorSpec, background_mask, biased_digits
-from bgbias.mnist import Split, load_split
+from bgbias.mnist import Split, load_split, split_files
 from bgbias.seeding import rng_for
 from bgbias.storage import (
     COMPRESSION,
@@ -62,6 +61,7 @@ from bgbias.storage import (
     chunk_writer,
     open_dataset,
     read_split,
+    read_table,
     write_attributes,
 )
 
@@ -151,9 +151,7 @@ RANKING_COLUMNS = ["split", "rank", "row", "source_index", "label", "score"]  # 
 
 def read_ranking(path: Path, split: str) -> np.ndarray:
     """The rows of the biased images of `split`, best first, from a ranking CSV."""
-    table = pd.read_csv(path)
-    if list(table.columns) != RANKING_COLUMNS:
-        raise DatasetFileError(f"{path} is not a ranking file: columns {list(table.columns)}, expected {RANKING_COLUMNS}")
+    table = read_table(path, RANKING_COLUMNS)
     return table.loc[table["split"] == split].sort_values("rank")["row"].to_numpy(np.int64)
 
 
@@ -262,8 +260,10 @@ def make_paired_dataset(
     seed: int,
     config_slice: dict,
     threads: int,
+    inputs: list[Path],
 ) -> None:
-    """The paired dataset of the biased dataset file `biased` (train and dev), written atomically to `path`.
+    """The paired dataset of the biased dataset file `biased` (train and dev), written atomically to `path` (its
+    checksum record names `inputs`).
 
     `mnist_train` is the official MNIST training split; the biased digits are those of the file's `bias` config;
     `ranking` is the ranking CSV of the spec's selection (None for `random`).
@@ -278,7 +278,7 @@ def make_paired_dataset(
             "augment_mode": spec.augment_mode, "augment_fraction": spec.augment_fraction, "copies": spec.copies,
             "selection": spec.selection,
         }
-        with atomic_path(path) as partial:
+        with atomic_path(path, inputs) as partial:
             with create_file(partial) as handle:
                 write_attributes(handle, {**config_slice, "bias": bias, "paired": paired}, seed)
                 handle.attrs["copies"] = spec.copies
@@ -314,6 +314,7 @@ def build_paired(
         mnist_train=load_split(Path(raw_dir), "train", dataset_config["mnist"]["train_size"]),
         spec=PairSpec(mode, fraction, copies, selection),
         ranking=Path(ranking) if ranking else None,
+        inputs=[Path(biased), *split_files(raw_dir, "train"), *([Path(ranking)] if ranking else [])],
         colors=ColorSpec.of(dataset_config),
         seed=seed,
         config_slice=dataset_config,

@@ -5,16 +5,15 @@ Stages: `plot_confusion` and `plot_samples`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bgbias.colour.pairs import read_alt_index, read_versions
+from bgbias.colour.pairs import RANKING_COLUMNS, read_alt_index, read_versions
 from bgbias.figures import save_figure
-from bgbias.storage import SPLITS, atomic_path, open_dataset, read_attributes, read_split
+from bgbias.storage import SPLITS, atomic_path, open_dataset, read_attributes, read_json, read_split, read_table
 
 import matplotlib.pyplot as plt  # noqa: E402  (after bgbias.figures chose the Agg backend)
 
@@ -150,7 +149,7 @@ def plot_samples(dataset: Path, png: Path, *, per_digit: int = 4, versions: int 
     if paired:
         panels.append(pairs_panel(dataset, versions))
     title = f"{dataset.parent.name}/{dataset.stem} (seed {attributes['seed']}): {describe_dataset(attributes['config'])}"
-    save_figure(sample_grid_figure(panels, title), Path(png))
+    save_figure(sample_grid_figure(panels, title), Path(png), [dataset])
 
 
 def pairs_panel(dataset: Path, versions: int) -> SamplePanel:
@@ -176,17 +175,17 @@ def plot_confusions(metrics: list[Path], *, pngs: list[Path], csvs: list[Path], 
 
 def plot_confusion(metrics: Path, *, png: Path, csv: Path, title: str) -> None:
     """The confusion matrix of a metrics JSON as PNG and CSV."""
-    confusion = np.asarray(json.loads(Path(metrics).read_text())["confusion"])
+    confusion = np.asarray(read_json(metrics, ["confusion"])["confusion"])
     table = pd.DataFrame(confusion, index=pd.Index(range(10), name="true"), columns=[f"pred_{d}" for d in range(10)])
-    with atomic_path(Path(csv)) as partial:
+    with atomic_path(Path(csv), [metrics]) as partial:
         table.to_csv(partial)
-    save_figure(confusion_figure(confusion, title), Path(png))
+    save_figure(confusion_figure(confusion, title), Path(png), [metrics])
 
 
 def plot_ranking(ranking: Path, biased: Path, png: Path, *, count: int = 20) -> None:
     """Stage: the `count` top-ranked and `count` bottom-ranked training images of a selection's ranking, each captioned
     with its digit and score: what the strategy finds most and least biased."""
-    table = pd.read_csv(ranking)
+    table = read_table(ranking, RANKING_COLUMNS)
     rows = table[table["split"] == "train"].sort_values("rank")
     split = read_split(biased, "train")
     panels = []
@@ -201,5 +200,5 @@ def plot_ranking(ranking: Path, biased: Path, png: Path, *, count: int = 20) -> 
             [captions[i : i + per_row] for i in range(0, len(captions), per_row)],
         ))
     strategy = Path(ranking).stem
-    save_figure(sample_grid_figure(panels, f"selection {strategy}: the biased training images it ranks first and last "
-                                           f"(caption: digit, score)"), Path(png))
+    title = f"selection {strategy}: the biased training images it ranks first and last (caption: digit, score)"
+    save_figure(sample_grid_figure(panels, title), Path(png), [ranking, biased])

@@ -11,7 +11,6 @@ Verdict rules (stated in the document):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,7 +20,7 @@ import pandas as pd
 
 from bgbias import __version__
 from bgbias.stats import Summary, summarize
-from bgbias.storage import atomic_path
+from bgbias.storage import atomic_path, read_json
 
 TOLERANCE = 0.02  # "about v": our interval must overlap v +- this
 ACCURATE, MISCLASSIFIED = 0.90, 0.80
@@ -89,7 +88,7 @@ def load_run_metrics(paths: list[str]) -> pd.DataFrame:
     """One row per metrics JSON: seed, model, test set, accuracy, unbiased accuracy and per-digit accuracy."""
     rows = []
     for path in paths:
-        metrics = json.loads(Path(path).read_text())
+        metrics = read_json(path, ["seed", "model_name", "test_set_name", "accuracy", "unbiased_accuracy", "per_digit"])
         rows.append({
             "seed": metrics["seed"], "model": metrics["model_name"], "test_set": metrics["test_set_name"],
             "accuracy": metrics["accuracy"], "unbiased_accuracy": metrics["unbiased_accuracy"],
@@ -160,8 +159,8 @@ def write_reproduction(
         "## ReBias's Biased-MNIST protocol, vanilla models\n",
         "Unbiased accuracy (%, the mean over the digit x colour cells of the unbiased pool test set) of the base "
         "model trained at each correlation rho, beside ReBias's published vanilla model (Table 1; mean of 3 runs). "
-        f"A recipe is within 5 points when its mean is.\n",
+        "A recipe is within 5 points when its mean is.\n",
         rebias_table(rebias_runs, correlations, recipes).to_markdown(index=False) + "\n",
     ]
-    with atomic_path(Path(output)) as partial:
+    with atomic_path(Path(output), [path for paths in [*study.values(), *rebias.values()] for path in paths]) as partial:
         partial.write_text("\n".join(parts))

@@ -41,7 +41,7 @@ import torch
 
 from bgbias.colour.datasets import ColorSpec, background_mask, biased_digits
 from bgbias.colour.pairs import RANKING_COLUMNS
-from bgbias.mnist import load_split
+from bgbias.mnist import load_split, split_files
 from bgbias.models import EVAL_BATCH, Classifier, image_tensor, load_checkpoint, to_unit
 from bgbias.seeding import rng_for
 from bgbias.storage import StoredSplit, atomic_path, read_attributes, read_split
@@ -205,5 +205,5 @@ def rank_images(
             "source_index": split.source_index[rows[order]], "label": split.labels[rows[order]], "score": scores[order],
         }))
         log.info("%s: %d biased %s images ranked by %s", base, len(rows), name, strategy)
-    with atomic_path(Path(output)) as partial:
+    with atomic_path(Path(output), [base, biased, *split_files(raw_dir, "train")]) as partial:
         pd.concat(parts, ignore_index=True)[RANKING_COLUMNS].to_csv(partial, index=False, float_format="%.10g")

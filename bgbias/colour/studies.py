@@ -9,7 +9,7 @@ import pandas as pd
 
 from bgbias.colour.tables import SUMMARY_METRICS
 from bgbias.stats import Summary
-from bgbias.storage import write_csv_markdown
+from bgbias.storage import read_table, write_csv_markdown
 
 log = logging.getLogger("bgbias")
 COMPARED_METRICS = ("accuracy", "unbiased_accuracy", "bias_conflicting_accuracy")  # in the Markdown
@@ -44,6 +44,7 @@ def comparison_tables(
     summaries: list[str], *, setups: list[str], title: str, description: str, csv: Path, md: Path
 ) -> None:
     """Stage: the summary tables of an experiment's setups (`summaries[i]` of `setups[i]`) side by side."""
-    table = comparison_table({setup: pd.read_csv(path) for setup, path in zip(setups, summaries)})
-    write_csv_markdown(table, comparison_markdown(table, title=title, description=description), csv=csv, md=md)
+    table = comparison_table({setup: read_table(path, ["model", "test_set", "metric"]) for setup, path in zip(setups, summaries)})
+    markdown = comparison_markdown(table, title=title, description=description)
+    write_csv_markdown(table, markdown, csv=csv, md=md, inputs=summaries)
     log.info("comparison of %d setups: %d rows", len(setups), len(table))

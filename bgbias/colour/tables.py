@@ -5,7 +5,6 @@ Stages: `accuracy_tables`, `per_colour_tables` and `fraction_tables` (CSV, Markd
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pandas as pd
 from bgbias.colour.plots import fraction_figure
 from bgbias.figures import save_figure, table_heatmap
 from bgbias.stats import Summary, summarize
-from bgbias.storage import write_csv_markdown
+from bgbias.storage import read_json, write_csv_markdown
 
 
 
@@ -27,7 +26,7 @@ def load_metrics(paths: list[str | Path]) -> pd.DataFrame:
     """One row per metrics JSON: seed, model, test_set, the SUMMARY_METRICS, per_digit and per_colour."""
     rows = []
     for path in map(Path, paths):
-        metrics = json.loads(path.read_text())
+        metrics = read_json(path, ["seed", "model_name", "test_set_name", "accuracy", "per_digit", "per_colour"])
         rows.append(
             {
                 "seed": metrics["seed"],
@@ -72,7 +71,7 @@ def summary_markdown(summary: pd.DataFrame, title: str) -> str:
 def summary_tables(metrics: list[str], *, title: str, csv: Path, md: Path) -> None:
     """Stage: every model x test set x metric of a run over its seeds, as CSV (long) and Markdown."""
     summary = summary_table(load_metrics(metrics))
-    write_csv_markdown(summary, summary_markdown(summary, title), csv=csv, md=md)
+    write_csv_markdown(summary, summary_markdown(summary, title), csv=csv, md=md, inputs=metrics)
 
 
 def mean_std_table(long: pd.DataFrame, column: str, value: str, order: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -191,16 +190,16 @@ def to_csv_with_std(mean: pd.DataFrame, std: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([mean, std.add_suffix("_std")], axis=1)
 
 
-def write_table(mean: pd.DataFrame, std: pd.DataFrame, *, csv: Path, md: Path) -> None:
+def write_table(mean: pd.DataFrame, std: pd.DataFrame, *, csv: Path, md: Path, inputs: list[str]) -> None:
     """A table as CSV (with std columns for several seeds) and Markdown (mean ± std)."""
-    write_csv_markdown(to_csv_with_std(mean, std), to_markdown(mean, std), csv=csv, md=md, index=True)
+    write_csv_markdown(to_csv_with_std(mean, std), to_markdown(mean, std), csv=csv, md=md, index=True, inputs=inputs)
 
 
 def accuracy_tables(metrics: list[str], test_sets: list[str], *, csv: Path, md: Path, png: Path) -> None:
     """Stage: models x test sets accuracy table and heatmap."""
     mean, std = accuracy_table(load_metrics(metrics), test_sets)
-    write_table(mean, std, csv=csv, md=md)
-    save_figure(table_heatmap(mean, "accuracy: models x test sets"), Path(png))
+    write_table(mean, std, csv=csv, md=md, inputs=metrics)
+    save_figure(table_heatmap(mean, "accuracy: models x test sets"), Path(png), metrics)
 
 
 def per_colour_tables(
@@ -215,13 +214,13 @@ def per_colour_tables(
 ) -> None:
     """Stage: models x background colours accuracy table and heatmap."""
     mean, std = per_colour_table(load_metrics(metrics), color_pool, pool_test_set, colour_tests)
-    write_table(mean, std, csv=csv, md=md)
-    save_figure(table_heatmap(mean, "accuracy per background colour"), Path(png))
+    write_table(mean, std, csv=csv, md=md, inputs=metrics)
+    save_figure(table_heatmap(mean, "accuracy per background colour"), Path(png), metrics)
 
 
 def fraction_tables(metrics: list[str], test_sets: list[str], *, csv: Path, md: Path, png: Path) -> None:
     """Stage: accuracy versus the number of marked (augmented) images, per augment mode and selection, over the
     seeds: table and figure."""
     fractions = fraction_table(load_metrics(metrics), test_sets)
-    write_csv_markdown(fractions, fraction_markdown(fractions), csv=csv, md=md)
-    save_figure(fraction_figure(fractions), Path(png))
+    write_csv_markdown(fractions, fraction_markdown(fractions), csv=csv, md=md, inputs=metrics)
+    save_figure(fraction_figure(fractions), Path(png), metrics)
