@@ -240,7 +240,7 @@ def test_adversarial_set_file(tmp_path: Path, trained: LeNet, grey_file: Path) -
         paths[attack.name] = tmp_path / f"{attack.name}.h5"
         make_adversarial_set(
             paths[attack.name], trained, grey_dataset=grey_file, attack=attack, attack_config=attack_config, seed=0,
-            device=CPU,
+            device=CPU, inputs=[],
         )
     grey_test = read_grey_split(grey_file, "test")
     with h5py.File(paths["fgsm-0.3"], "r") as handle:

@@ -77,7 +77,8 @@ def experiment(tmp_path_factory: pytest.TempPathFactory, mnist_spec: MnistSpec) 
     for attack in map(Attack.parse, ("fgsm-0.3", "cw-5")):
         sets[attack.name] = folder / f"{attack.name}.h5"
         make_adversarial_set(
-            sets[attack.name], model, grey_dataset=grey, attack=attack, attack_config=attack_config, seed=0, device=CPU
+            sets[attack.name], model, grey_dataset=grey, attack=attack, attack_config=attack_config, seed=0, device=CPU,
+            inputs=[],
         )
     evaluations = [{"seed": 0, "model": "grey", "accuracy": evaluate_on_sets(model, grey, sets, CPU)}]
     tune = train_spec(epochs=3, patience=3, batch_size=20, lr=0.02, momentum=0.9, dropout=False)
