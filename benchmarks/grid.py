@@ -114,6 +114,8 @@ def main() -> None:
     text = log.read_text()
     cores = args.cores or int(re.search(r"Provided cores: (\d+)", text).group(1))
     jobs = parse_log(log)
+    if not jobs:
+        raise SystemExit(f"{log}: no finished job")
     add_benchmarks(jobs)
     start = min(job.start for job in jobs.values())
     end = max(job.end for job in jobs.values())
