@@ -192,8 +192,8 @@ BAD_CONFIGS = {
     ),
     "unknown top-level key": (
         {"epochs": 3},
-        "config: unknown key 'epochs' at the top level; allowed keys: seed, seeds, threads, model, device, mnist, "
-        "color_pool, foreground, bias, test_modes, colour_tests, modes, train, paired, adversarial",
+        "config: unknown key 'epochs' at the top level; allowed keys: seed, seeds, threads, memory_gb, model, device, "
+        "mnist, color_pool, foreground, bias, test_modes, colour_tests, modes, train, paired, adversarial",
     ),
     "unknown nested key": (
         {"train": {"epoch": 3}},

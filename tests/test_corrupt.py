@@ -9,13 +9,18 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from bgbias.colour.datasets import make_biased_dataset
 from bgbias.mnist import MnistError, MnistSpec, load_split, read_idx, verify_raw
 from bgbias.models import CheckpointError, LeNet, load_checkpoint, save_checkpoint
-from bgbias.storage import SPLIT_FIELDS, DatasetFileError, create_file, read_attributes, read_split, write_split
+from bgbias.provenance import IntegrityError, write_record
+from bgbias.storage import (
+    SPLIT_FIELDS, DatasetFileError, create_file, read_attributes, read_json, read_split, read_table, write_csv_markdown,
+    write_json, write_split,
+)
 from conftest import bias_spec, colour_spec, copy_workflow, run_snakemake
 from workflow_helpers import prepare
 
@@ -39,6 +44,20 @@ def flip(path: Path, position: int, count: int = 1) -> None:
         data = handle.read(count)
         handle.seek(position)
         handle.write(bytes(b ^ 0xFF for b in data))
+
+
+def copied(source: Path, path: Path) -> Path:
+    """A copy of an artifact with its checksum record."""
+    shutil.copy(source, path)
+    shutil.copy(str(source) + ".sha256", str(path) + ".sha256")
+    return path
+
+
+def recorded(path: Path) -> Path:
+    """`path` with a checksum record of its current content: as a file damaged before its record was written (a
+    writer's bug) looks. The readers' own checks below are the second line of defence, behind the checksum."""
+    write_record(path, path)
+    return path
 
 
 def test_truncated_mnist_file(mirror: Path, tiny_config: dict) -> None:
@@ -87,11 +106,12 @@ def dataset(tmp_path_factory: pytest.TempPathFactory, mini_mnist: Path) -> Path:
 
 @pytest.mark.parametrize("keep", [0.0, 0.02, 0.5, 0.9, 0.999])
 def test_truncated_dataset(tmp_path: Path, dataset: Path, keep: float) -> None:
-    path = tmp_path / "biased.h5"
-    shutil.copy(dataset, path)
+    path = copied(dataset, tmp_path / "biased.h5")
     truncate(path, keep)
-    with pytest.raises(DatasetFileError, match=rf"cannot read dataset file {path}: .*(truncated|signature).*delete it"):
+    with pytest.raises(IntegrityError, match=rf"{path} is corrupt or was edited: its SHA-256 is .*; delete it and rerun"):
         read_split(path, "train")
+    with pytest.raises(DatasetFileError, match=rf"cannot read dataset file {path}: .*(truncated|signature).*delete it"):
+        read_split(recorded(path), "train")
 
 
 def data_ranges(path: Path) -> list[tuple[int, int]]:
@@ -116,8 +136,11 @@ def test_damage_anywhere_is_an_error_or_harmless(tmp_path: Path, dataset: Path) 
     path = tmp_path / "damaged.h5"
     errors = 0
     for position in positions:
-        shutil.copy(dataset, path)
+        copied(dataset, path)
         flip(path, position)
+        with pytest.raises(IntegrityError, match=rf"{path} is corrupt or was edited"):
+            read_split(path, "train")
+        recorded(path)
         for name, split in original.items():
             try:
                 read = read_split(path, name)
@@ -143,6 +166,7 @@ def test_damaged_chunk_index_of_an_older_format_file(tmp_path: Path, dataset: Pa
         key = chunk.size.to_bytes(4, "little") + bytes(4) + bytes(8 * (images.ndim + 1))
     position = path.read_bytes().index(key + chunk.byte_offset.to_bytes(8, "little"))
     flip(path, position + 8 + 3 * 8 + 1, 7)  # the chunk now claims an impossible offset in the colour axis
+    recorded(path)
     with h5py.File(path, "r") as handle:
         assert not handle["train/images"][()].any(), "HDF5 itself reads the lost chunk as zeros"
     damaged = "/train/images has 1 of 1 data chunks, some at impossible positions"
@@ -158,6 +182,7 @@ def test_missing_field_and_wrong_shape(tmp_path: Path, dataset: Path) -> None:
         images = handle["dev/images"][()]
         del handle["dev/images"]
         handle["dev/images"] = images[..., 0]
+    recorded(path)
     with pytest.raises(DatasetFileError, match=rf"cannot read split 'train' of {path}: .*bg_mode"):
         read_split(path, "train")
     with pytest.raises(DatasetFileError, match=rf"{path} split 'dev' field 'images' has shape \(50, 28, 28\)"):
@@ -170,6 +195,7 @@ def test_dataset_without_attributes(tmp_path: Path) -> None:
     path = tmp_path / "bare.h5"
     with create_file(path):
         pass
+    recorded(path)
     with pytest.raises(DatasetFileError, match=rf"{path} lacks valid config/seed/bgbias_version attributes"):
         read_attributes(path)
 
@@ -192,23 +218,57 @@ def test_checkpoint_weights_of_another_architecture(tmp_path: Path, grey_checkpo
     payload["state_dict"]["hidden.1.weight"] = torch.zeros(100, 400)
     path = tmp_path / "wider.pt"
     torch.save(payload, path)
+    recorded(path)
     mismatch = "does not match the lenet architecture"
     with pytest.raises(CheckpointError, match=rf"checkpoint {path} {mismatch} .*size mismatch for hidden.1.weight"):
         load_checkpoint(path)
     payload["arch"]["layers"] = 7
     torch.save(payload, path)
+    recorded(path)
     with pytest.raises(CheckpointError, match=rf"checkpoint {path} {mismatch} .*layers"):
         load_checkpoint(path)
 
 
 def test_truncated_and_foreign_checkpoints(tmp_path: Path, grey_checkpoint: Path) -> None:
     truncate(grey_checkpoint, 0.5)
-    with pytest.raises(CheckpointError, match=rf"cannot read checkpoint {grey_checkpoint}"):
+    with pytest.raises(IntegrityError, match=rf"{grey_checkpoint} is corrupt or was edited"):
         load_checkpoint(grey_checkpoint)
+    with pytest.raises(CheckpointError, match=rf"cannot read checkpoint {grey_checkpoint}"):
+        load_checkpoint(recorded(grey_checkpoint))
     foreign = tmp_path / "foreign.pt"
     torch.save(LeNet().state_dict(), foreign)
-    with pytest.raises(CheckpointError, match=rf"{foreign} is not a bgbias checkpoint"):
+    with pytest.raises(IntegrityError, match=rf"{foreign} has no checksum record \(foreign.pt.sha256\)"):
         load_checkpoint(foreign)
+    with pytest.raises(CheckpointError, match=rf"{foreign} is not a bgbias checkpoint"):
+        load_checkpoint(recorded(foreign))
+
+
+def test_flipped_bytes_are_refused_in_a_checkpoint_a_dataset_and_a_table(
+    tmp_path: Path, dataset: Path, grey_checkpoint: Path
+) -> None:
+    """One flipped byte in the tensor data of a checkpoint (which torch.load would read silently), in the images of
+    an HDF5 file, or in a table: the reader refuses it, naming the file."""
+    payload_start = grey_checkpoint.read_bytes().find(b"data/0") + 200
+    flip(grey_checkpoint, payload_start, 4)
+    torch.load(grey_checkpoint, weights_only=False)  # the .pt format does not notice
+    with pytest.raises(IntegrityError, match=rf"^{grey_checkpoint} is corrupt or was edited: its SHA-256 is "):
+        load_checkpoint(grey_checkpoint)
+    copy = copied(dataset, tmp_path / "copy.h5")
+    read_split(copy, "train")
+    flip(copy, data_ranges(copy)[0][0] + 10)
+    with pytest.raises(IntegrityError, match=rf"^{copy} is corrupt or was edited"):
+        read_split(copy, "train")
+    table, markdown = tmp_path / "table.csv", tmp_path / "table.md"
+    write_csv_markdown(pd.DataFrame({"model": ["base"], "pool": [0.7077]}), "|x|\n", csv=table, md=markdown)
+    assert read_table(table, ["model"])["pool"][0] == 0.7077
+    table.write_text(table.read_text().replace("0.7077", "0.9077"))  # a hand edit
+    with pytest.raises(IntegrityError, match=rf"^{table} is corrupt or was edited"):
+        read_table(table)
+    metrics = tmp_path / "metrics.json"
+    write_json(metrics, {"accuracy": 0.5})
+    metrics.write_text(metrics.read_text().replace("0.5", "0.9"))
+    with pytest.raises(IntegrityError, match=rf"^{metrics} is corrupt or was edited"):
+        read_json(metrics)
 
 
 @pytest.mark.workflow
@@ -232,5 +292,6 @@ def test_workflow_stops_on_truncated_dataset(tmp_path: Path) -> None:
     output = process.stdout + process.stderr
     assert process.returncode != 0
     assert "Error in rule train_base" in output
-    assert "cannot read dataset file results/initial/s0/datasets/biased.h5: " in output
-    assert "Unable to synchronously open file (truncated file: eof = " in output
+    message = "results/initial/s0/datasets/biased.h5 is corrupt or was edited: its SHA-256 is "
+    log = (workdir / "results/initial/logs/s0/models/base.log").read_text()
+    assert message in output and message in log and "Traceback" not in log, "one line, no traceback"

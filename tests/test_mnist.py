@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import yaml
 
-from bgbias.mnist import MNIST_MD5, MnistError, fetch_mnist, load_split, read_idx, train_dev_split, verify_raw
+from bgbias.mnist import (
+    MNIST_MD5, MnistError, fetch_mnist, load_split, read_idx, size_problems, train_dev_split, verify_raw,
+)
 
 TINY_MD5 = yaml.safe_load((Path(__file__).parent / "data" / "tiny.yaml").read_text())["mnist"]["md5"]
 
@@ -81,9 +83,20 @@ def test_train_dev_split_is_seeded_disjoint_and_complete(mini_mnist: Path) -> No
     assert np.array_equal(dev.labels, full.labels[dev.source_index])
 
 
-def test_dev_size_must_fit(mini_mnist: Path) -> None:
-    with pytest.raises(ValueError, match=r"mnist.dev_size=600 must lie strictly between 0 and 600"):
+def test_sizes_must_fit_the_files(mini_mnist: Path) -> None:
+    message = "config key mnist.dev_size: 600 is not allowed: the training split holds 600 images; allowed: from 1 to 599"
+    with pytest.raises(MnistError, match=message):
         train_dev_split(load_split(mini_mnist, "train"), 600, seed=0)
+    with pytest.raises(MnistError, match=r"config key mnist.test_size: 301 is not allowed: the test split of .* holds 300"):
+        load_split(mini_mnist, "test", 301)
+    problems = size_problems({"train_size": None, "dev_size": 600, "test_size": 500}, mini_mnist)
+    assert problems == [
+        f"config key mnist.dev_size: 600 is not allowed: the training split of {mini_mnist} holds 600 images; "
+        "allowed: at most 599",
+        f"config key mnist.test_size: 500 is not allowed: the test split of {mini_mnist} holds 300 images; "
+        "allowed: null or at most 300",
+    ]
+    assert size_problems({"train_size": None, "dev_size": 100, "test_size": None}, mini_mnist) == []
 
 
 @pytest.mark.real_mnist

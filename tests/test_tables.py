@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from bgbias.colour.tables import accuracy_tables, fraction_tables, per_colour_tables
+from bgbias.storage import write_json
 from conftest import POOL
 
 MODELS = ["base", "paired-pool-f0.1", "paired-pool-f1", "paired-noise-f1"]
+PAIRING = {  # model -> (augment mode, fraction, marked images)
+    "paired-pool-f0.1": ("pool", 0.1, 2940), "paired-pool-f1": ("pool", 1.0, 29404), "paired-noise-f1": ("noise", 1.0, 29404),
+}
 
 
 def write_metrics(folder: Path) -> list[str]:
@@ -24,10 +27,14 @@ def write_metrics(folder: Path) -> list[str]:
                 per_colour = [accuracy - 0.01 * colour for colour in range(10)]
                 path = folder / f"s{seed}" / model / f"{test_set}.json"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps({
+                augment, fraction, marked = PAIRING.get(model, (None, None, None))
+                pairing = {"augment_mode": augment, "augment_fraction": fraction, "copies": 10, "selection": "random",
+                           "marked": marked} if augment else None
+                write_json(path, {
                     "seed": seed, "model_name": model, "test_set_name": test_set, "accuracy": accuracy,
                     "unbiased_accuracy": accuracy, "per_colour": per_colour, "per_digit": [accuracy] * 10,
-                }))
+                    "bias_conflicting_accuracy": accuracy - 0.1, "pairing": pairing,
+                })
                 paths.append(str(path))
     return paths
 
@@ -65,5 +72,11 @@ def test_fraction_table_lists_paired_models_by_mode_and_fraction(tmp_path: Path)
     csv, md, png = tmp_path / "f.csv", tmp_path / "f.md", tmp_path / "f.png"
     fraction_tables(paths, ["pool", "solid-black"], csv=csv, md=md, png=png)
     table = pd.read_csv(csv)
-    assert table[["augment", "fraction"]].values.tolist() == [["noise", 1.0], ["pool", 0.1], ["pool", 1.0]]
-    assert table.loc[1, "pool"] == pytest.approx(0.61)
+    assert table[["augment", "selection", "fraction", "marked", "n"]].values.tolist() == [
+        ["noise", "random", 1.0, 29404, 2], ["pool", "random", 0.1, 2940, 2], ["pool", "random", 1.0, 29404, 2]
+    ]
+    pool = table.loc[1]
+    assert pool["pool"] == pytest.approx(0.61)  # mean of 0.60 and 0.62; t interval with 1 degree of freedom
+    assert pool["pool_high"] - pool["pool"] == pytest.approx(12.7062 * 0.01414 / 2 ** 0.5, rel=1e-3)
+    assert pool["pool_bias_conflicting"] == pytest.approx(0.51)
+    assert "| pool      | random      | not reached" in md.read_text() and png.read_bytes()[:4] == b"\x89PNG"
