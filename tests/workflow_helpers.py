@@ -97,6 +97,22 @@ def assert_same_h5(first: Path, second: Path) -> None:
         assert np.array_equal(a[name], b[name]), f"{name} differs between {first} and {second}"
 
 
+def assert_same_values(a, b, where: str) -> None:
+    """Nested metadata equal, tensors (the snapshots of a trajectory) compared with torch.equal."""
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for key in a:
+            assert_same_values(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), where
+        for index, (x, y) in enumerate(zip(a, b)):
+            assert_same_values(x, y, f"{where}[{index}]")
+    else:
+        assert a == b, where
+
+
 def assert_same_results(first: Path, second: Path, patterns: tuple[str, ...]) -> list[str]:
     """Compare two workdirs' outputs: HDF5 arrays byte for byte, metrics JSON, model weights, training logs.
 
@@ -119,9 +135,11 @@ def assert_same_results(first: Path, second: Path, patterns: tuple[str, ...]) ->
                 assert state_a.keys() == state_b.keys()
                 for key in state_a["state_dict"]:
                     assert torch.equal(state_a["state_dict"][key], state_b["state_dict"][key]), (name, key)
-                assert {k: v for k, v in state_a.items() if k != "state_dict"} == {
-                    k: v for k, v in state_b.items() if k != "state_dict"
-                }
+                assert_same_values(
+                    {k: v for k, v in state_a.items() if k != "state_dict"},
+                    {k: v for k, v in state_b.items() if k != "state_dict"},
+                    str(name),
+                )
             elif name.suffix == ".csv":
                 pd.testing.assert_frame_equal(
                     pd.read_csv(a).drop(columns=TIMINGS, errors="ignore"),
