@@ -96,3 +96,18 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 
 def workflow_dir(tmp_path: Path) -> Path:
     """An isolated copy of the workflow to run Snakemake in."""
     return copy_workflow(tmp_path / "workflow")
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny config's results/all run to completion once per test session, shared by every test that reads a
+    finished run (tests that change it work on `clone_run` copies)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("finished") / "workflow")
+    run_snakemake(workdir, "results/all", "--cores", "2")
+    return workdir
+
+
+def clone_run(run: Path, destination: Path) -> Path:
+    """A copy of a finished workflow folder, modification times kept (as `cp -a` or a moved checkout keeps them)."""
+    shutil.copytree(run, destination, symlinks=True)
+    return destination

@@ -128,3 +128,49 @@ def test_kill_during_training(tmp_path: Path, tmp_path_factory: pytest.TempPathF
         reference, workdir, OUTPUTS
     )
     assert METRICS in compared
+
+
+def killed_and_recovered(tmp_path: Path, override: dict, target: str, when) -> Path:
+    """Build `target` once uninterrupted and once killed (SIGKILL to the whole group) as soon as `when(workdir)`,
+    then `--unlock` and the plain command again; returns the recovered workdir after comparing the two."""
+    reference = prepare(copy_workflow(tmp_path / "reference"), override)
+    run_snakemake(reference, "--cores", "2", target)
+    workdir = prepare(copy_workflow(tmp_path / "killed"), override)
+    run = start_snakemake(workdir, "--cores", "2", target)
+    wait_until(lambda: when(workdir), run, f"the job of {target} at work")
+    kill_group(run)
+    time.sleep(1)
+    assert not (workdir / target).exists(), "a killed job's output was given its final name"
+    run_snakemake(workdir, "--unlock")
+    run_snakemake(workdir, "--cores", "2", target)
+    assert partials(workdir) == []
+    assert assert_same_results(reference, workdir, (target.removeprefix("results/"),)) == [target]
+    verified = subprocess.run([sys.executable, "-m", "bgbias.cli", "verify", "results"], cwd=workdir, capture_output=True,
+                              text=True)
+    assert verified.returncode == 0, verified.stdout
+    return workdir
+
+
+@pytest.mark.workflow
+def test_kill_during_paired_dataset(tmp_path: Path, tiled_mirror: dict) -> None:
+    target = "results/initial/s0/datasets/paired/pool-f1.h5"
+    killed_and_recovered(
+        tmp_path, tiled_mirror, target, lambda workdir: any(p.name.startswith(".pool-f1.h5.") for p in partials(workdir))
+    )
+
+
+@pytest.mark.workflow
+def test_kill_during_paired_train(tmp_path: Path) -> None:
+    log = "results/initial/logs/s0/models/paired-pool-f1.log"
+    killed_and_recovered(
+        tmp_path, {"paired": {"train": {"epochs": 3, "patience": 3}}}, "results/initial/s0/models/paired-pool-f1.pt",
+        lambda workdir: (workdir / log).is_file() and "epoch 1/3" in (workdir / log).read_text(),
+    )
+
+
+@pytest.mark.workflow
+def test_kill_during_attack(tmp_path: Path) -> None:
+    killed_and_recovered(
+        tmp_path, {"adversarial": {"cw_steps": 400, "cw_abort_early": False}}, "results/initial/s0/adversarial/sets/cw-5.h5",
+        lambda workdir: any(p.name.startswith(".cw-5.h5.") for p in partials(workdir)),
+    )

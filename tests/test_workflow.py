@@ -28,14 +28,6 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     return {rule: int(count) for rule, count in (line.split() for line in table) if rule != "total"}
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny config run to completion once, shared by the tests below."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("finished") / "workflow")
-    run_snakemake(workdir, "results/all", "--cores", "2")
-    return workdir
-
-
 def test_one_figure_target_builds_only_what_it_needs(workflow_dir: Path) -> None:
     """One model's figures: its training and one evaluation job, which evaluates it on the run's 3 test sets."""
     jobs = planned_jobs(workflow_dir, "results/initial/s0/figures/confusion/base/noise.png")
