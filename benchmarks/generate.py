@@ -26,12 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from bgbias.config import validate_config
-from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset, make_test_dataset
-from bgbias.mnist import load_split
-from bgbias.pairs import PairSpec, make_paired_dataset
+from bgbias.colour.datasets import build_biased, build_test
+from bgbias.colour.pairs import build_paired
+from bgbias.config import dataset_slice, validate_config
 
 MODES = [
     "pool", "random_pure", "strips", "noise", "noise_weak", "noise_minor",
@@ -48,21 +45,16 @@ MB = 1e6
 
 
 def generate(kind: str, mode: str, output: Path, raw: Path, biased: Path, copies: int, threads: int) -> None:
-    """One generation with the default config, as the workflow's data stages do it (through the library:
-    `bgbias.stages` also imports torch for the training stages, which would dominate time and memory)."""
+    """One generation with the default config through the data stages' own functions (which import no torch)."""
     config = validate_config({})
-    colors = ColorSpec(np.asarray(config["color_pool"], np.uint8), tuple(config["foreground"]), config["modes"])
-    mnist = MnistSpec(raw, config["mnist"]["dev_size"])
-    bias = config["bias"]
-    spec = BiasSpec(bias["mode"], tuple(bias["biased_digits"]), bias["unbiased_mode"], bias["correlation"])
+    data, bias = dataset_slice(config), config["bias"]
+    common = {"raw_dir": raw, "dataset_config": data, "seed": 0, "threads": threads}
     builders = {
-        "biased": lambda: make_biased_dataset(output, mnist, spec, colors, 0, {"bias": bias}, threads),
-        "coloured": lambda: make_biased_dataset(
-            output, mnist, BiasSpec(mode="none", unbiased_mode=mode), colors, 0, {"bias": {}}, threads
-        ),
-        "test": lambda: make_test_dataset(output, mnist, mode, colors, 0, {"mode": mode}, threads),
-        "paired": lambda: make_paired_dataset(
-            output, biased, load_split(raw, "train"), PairSpec(mode, 1.0, copies), colors, 0, {}, threads
+        "biased": lambda: build_biased(output, bias_config=bias, **common),
+        "coloured": lambda: build_biased(output, bias_config={**bias, "mode": "none", "unbiased_mode": mode}, **common),
+        "test": lambda: build_test(output, mode=mode, **common),
+        "paired": lambda: build_paired(
+            output, biased=biased, mode=mode, fraction=1.0, copies=copies, selection="random", ranking=None, **common
         ),
     }
     builders[kind]()
@@ -84,6 +76,7 @@ def measure(kind: str, mode: str, folder: Path, args: argparse.Namespace) -> dic
     size = output.stat().st_size
     if kind != "biased":
         output.unlink()
+        Path(f"{output}.sha256").unlink()
     return {**json.loads(stdout), "peak_mb": usage.ru_maxrss * 1024 / MB, "disk_mb": size / MB}
 
 

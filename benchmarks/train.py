@@ -3,7 +3,7 @@
 Builds a biased dataset and a paired dataset (pool, K=10) from real MNIST into a temporary folder,
 then times, per repeat, one epoch of
   - base training: `bgbias.training.fine_tune` versus a plain loop over a uint8 tensor in memory;
-  - paired training: `bgbias.paired_training.paired_fine_tune` versus a plain loop over in-memory
+  - paired training: `bgbias.colour.paired_training.paired_fine_tune` versus a plain loop over in-memory
     (x, x') tensors with the same loss,
 with the same LeNet, batch size and thread count. Prints images per second (median of --repeats)
 and the ratio bgbias / plain (goal >= 0.9).
@@ -22,16 +22,18 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from bgbias.datasets import BiasSpec, ColorSpec, MnistSpec, make_biased_dataset
-from bgbias.mnist import load_split
+from bgbias.colour.datasets import build_biased
+from bgbias.colour.paired_training import PairedSpec, paired_fine_tune, paired_loss
+from bgbias.colour.pairs import build_paired, read_paired_split
+from bgbias.config import dataset_slice, validate_config
 from bgbias.models import LeNet
-from bgbias.paired_training import PairedSpec, paired_fine_tune, paired_loss
-from bgbias.pairs import PairSpec, make_paired_dataset, read_paired_split
 from bgbias.seeding import rng_for
 from bgbias.storage import read_split
 from bgbias.training import TrainSpec, fine_tune
 
-ONE_EPOCH = TrainSpec(epochs=1, patience=1)
+CONFIG = validate_config({})
+ONE_EPOCH = TrainSpec(**{**CONFIG["train"], "epochs": 1, "patience": 1})
+DEVICE = torch.device("cpu")
 
 
 def plain_epoch(model: LeNet, images: torch.Tensor, labels: torch.Tensor, pairs: torch.Tensor | None, spec: PairedSpec) -> float:
@@ -53,13 +55,13 @@ def plain_epoch(model: LeNet, images: torch.Tensor, labels: torch.Tensor, pairs:
 
 def bgbias_base_epoch(model: LeNet, train, dev) -> float:
     """Seconds of the training part of one epoch of bgbias's base loop (its own clock, dev evaluation excluded)."""
-    history = fine_tune(model, train.images, train.labels, dev.images, dev.labels, ONE_EPOCH, 0, torch.device("cpu"))
+    history = fine_tune(model, train, dev, spec=ONE_EPOCH, seed=0, device=DEVICE)
     return float(history["train_seconds"].iloc[0])
 
 
 def bgbias_paired_epoch(model: LeNet, train, dev, spec: PairedSpec) -> float:
     """Seconds of the training part of one epoch of bgbias's paired loop."""
-    history = paired_fine_tune(model, train, dev, spec, 0, torch.device("cpu"))
+    history = paired_fine_tune(model, train, dev, spec=spec, seed=0, device=DEVICE)
     return float(history["train_seconds"].iloc[0])
 
 
@@ -71,21 +73,21 @@ def main() -> None:
     parser.add_argument("--train-size", type=int, default=None, help="use only the first N training images")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    colors = ColorSpec()
+    mnist = {**CONFIG["mnist"], "train_size": args.train_size}
+    if args.train_size is not None:
+        mnist["dev_size"] = args.train_size // 6
+    data = {**dataset_slice(CONFIG), "mnist": mnist}
     with tempfile.TemporaryDirectory() as tmp:
         biased, paired = Path(tmp) / "biased.h5", Path(tmp) / "paired.h5"
-        mnist = MnistSpec(args.raw, 10000 if args.train_size is None else args.train_size // 6, args.train_size)
-        bias = BiasSpec()
-        bias_slice = {"bias": {"mode": bias.mode, "biased_digits": list(bias.biased_digits),
-                               "unbiased_mode": bias.unbiased_mode, "correlation": bias.correlation}}
-        make_biased_dataset(biased, mnist, bias, colors, 0, bias_slice)
-        grey = load_split(args.raw, "train", args.train_size)
-        make_paired_dataset(paired, biased, grey, PairSpec("pool", 1.0, 10), colors, 0, {})
+        common = {"raw_dir": args.raw, "dataset_config": data, "seed": 0, "threads": args.threads}
+        build_biased(biased, bias_config=CONFIG["bias"], **common)
+        build_paired(paired, biased=biased, mode="pool", fraction=1.0, copies=10, selection="random", ranking=None,
+                     **common)
         started = time.perf_counter()
         train, dev = read_split(biased, "train"), read_split(biased, "dev")
         pairs_train, pairs_dev = read_paired_split(paired, "train"), read_paired_split(paired, "dev")
         load_seconds = time.perf_counter() - started
-    spec = PairedSpec(ONE_EPOCH, pick="random")
+    spec = PairedSpec.of({**CONFIG["paired"], "train": {**CONFIG["paired"]["train"], "epochs": 1, "patience": 1}})
     images = torch.from_numpy(train.images).permute(0, 3, 1, 2).contiguous()
     labels = torch.as_tensor(train.labels)
     picks = rng_for(0, "bench").integers(0, pairs_train.copies, size=len(pairs_train))
