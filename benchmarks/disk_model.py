@@ -5,13 +5,13 @@ For each background mode of the registry: the compressed bytes per image of a co
 alternative version of a paired dataset (one image's K versions per chunk). Also float32 grey
 adversarial images (FGSM: x + eps * sign, CW: small dense perturbations, both emulated).
 
-    PYTHONPATH=$PWD python benchmarks/disk_model.py [MNIST_RAW_DIR] [IMAGES]
+    PYTHONPATH=$PWD python benchmarks/disk_model.py --raw ../shared/data/mnist/raw --images 10000
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -23,8 +23,6 @@ from bgbias.config import dataset_slice, validate_config
 from bgbias.mnist import load_split
 from bgbias.storage import COMPRESSION, create_file, write_split
 
-RAW = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data/mnist/raw")
-COUNT = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
 K = 10
 COLORS = ColorSpec.of(dataset_slice(validate_config({})))
 MEASURED = ["pool", "random_pure", "strips", "noise", "noise_weak", "noise_minor", "gaussian", "salt_pepper",
@@ -40,13 +38,18 @@ def file_bytes(write) -> int:
 
 
 def main() -> None:
-    train = load_split(RAW, "train", COUNT)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raw", type=Path, default=Path("../shared/data/mnist/raw"), help="folder with the MNIST .gz files")
+    parser.add_argument("--images", type=int, default=10000, help="training images measured")
+    args = parser.parse_args()
+    images = args.images
+    train = load_split(args.raw, "train", images)
     rng = np.random.default_rng(0)
     print(f"{'mode':<12} {'coloured B/image':>17} {'paired B/version':>17}")
     for mode in MEASURED:
         split = colored_split(train, mode, rng, COLORS)
-        coloured = file_bytes(lambda handle, split=split: write_split(handle, "train", split)) / COUNT
-        count = COUNT // K
+        coloured = file_bytes(lambda handle, split=split: write_split(handle, "train", split)) / images
+        count = images // K
         subset = train.subset(np.arange(count))
         versions = np.stack([colored_split(subset, mode, rng, COLORS).images for _ in range(K)], 1)
         paired = file_bytes(
@@ -63,7 +66,7 @@ def main() -> None:
                 "images", data=attacked.astype(np.float32), chunks=(1024, 28, 28), **COMPRESSION
             )
         )
-        print(f"{'adv ' + name:<12} {stored / COUNT:>17.0f}")
+        print(f"{'adv ' + name:<12} {stored / images:>17.0f}")
     print(f"registry modes: {sorted(MODES)}, aliases {sorted(ALIASES)}")
 
 
