@@ -1,6 +1,6 @@
 """The `bgbias` command line: every workflow stage without Snakemake.
 
-Each subcommand calls the same `bgbias.stages` function as the workflow's rule. Settings are read as
+Each subcommand calls the same stage function as the workflow's rule. Settings are read as
 Snakemake reads them: ./config.yaml when present, then `--configfile` files, then `--config KEY=VALUE`
 values, validated against the schema.
 """
