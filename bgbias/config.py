@@ -9,10 +9,11 @@ from __future__ import annotations
 import copy
 import math
 import os
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 import yaml
@@ -328,12 +329,25 @@ def check_value(key: str, value: Any, given_as: str | None = None) -> Any:
     return value
 
 
+def read_mapping(path: Path, what: str = "config file") -> dict:
+    """A YAML file's mapping (empty for an empty file); ConfigError naming the file when it is not one."""
+    try:
+        with open(path) as handle:
+            mapping = yaml.safe_load(handle) or {}
+    except OSError as error:
+        raise ConfigError(f"{what} {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{what} {path} is not valid YAML: {' '.join(str(error).split())}") from None
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{what} {path}: {mapping!r} is not allowed; allowed: a mapping of config keys")
+    return mapping
+
+
 def load_config(paths: list[Path], overrides: dict | None = None) -> dict:
     """Read YAML config files in order, merge `overrides` (strings parsed as the schema's types), validate."""
     merged: dict = {}
     for path in paths:
-        with open(path) as handle:
-            merged = deep_merge(merged, yaml.safe_load(handle) or {})
+        merged = deep_merge(merged, read_mapping(path))
     schema = load_schema()
     for key, value in (overrides or {}).items():
         merged = deep_merge(merged, {key: coerce(value, schema["properties"].get(key, {}), schema)})

@@ -18,9 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from bgbias.config import ConfigError, deep_merge, validate_config
+from bgbias.config import ConfigError, deep_merge, read_mapping, validate_config
 from bgbias.grid import Grid
 
 EXPERIMENT_KEYS = ("description", "setups")  # the keys of an experiment file that are not config keys
@@ -53,23 +51,12 @@ class Experiment:
         return any(run.setup is not None for run in self.runs.values())
 
 
-def read_overlay(path: Path) -> dict:
-    """An experiment file's mapping; ConfigError naming the file when it is not one."""
-    try:
-        overlay = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"experiment file {path} is not valid YAML: {' '.join(str(error).split())}") from None
-    if not isinstance(overlay, dict):
-        raise ConfigError(f"experiment file {path}: {overlay!r} is not allowed; allowed: a mapping of config keys")
-    return overlay
-
-
 def load_experiment(path: Path, base: dict, overrides: dict) -> Experiment:
     """The experiment of the file `path`: its runs' configs are `base`, the overlays, then `overrides`, validated."""
     name = path.stem
     if not NAME.match(name):
         raise ConfigError(f"experiment file {path}: name {name!r} is not allowed; allowed: {NAME.pattern}")
-    overlay = read_overlay(path)
+    overlay = read_mapping(path, "experiment file")
     setups = overlay.get("setups") or {}
     if not isinstance(setups, dict) or not all(isinstance(s, str) and NAME.match(s) for s in setups):
         raise ConfigError(f"experiment file {path}: setups {setups!r} is not allowed; allowed: a mapping of names "

@@ -58,3 +58,19 @@ def test_cli_reports_bad_input_in_one_line(in_tmp: Path, capsys: pytest.CaptureF
     assert main(["train", "--data", "nothing.h5", "--out", "y.pt"]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("bgbias train: ") and "nothing.h5" in last
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- 1\n- 2\n", "[1, 2] is not allowed; allowed: a mapping of config keys"),
+        ("train:\n\tepochs: 1\n", "is not valid YAML: while scanning for the next token found character '\\t'"),
+    ],
+)
+def test_cli_refuses_a_config_file_that_is_not_a_mapping(
+    in_tmp: Path, capsys: pytest.CaptureFixture, text: str, message: str
+) -> None:
+    (in_tmp / "broken.yaml").write_text(text)
+    assert main(["plan", "--configfile", "broken.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("bgbias plan: config file broken.yaml") and message in err, err
