@@ -109,7 +109,9 @@ def fetch_mnist(raw_dir: Path, mirror: Path | None = None, md5: dict[str, str] =
 def read_idx(path: Path) -> np.ndarray:
     """Read a gzip-compressed IDX file (MNIST's format) into a uint8 array."""
     if not Path(path).is_file():
-        raise MnistError(f"MNIST file missing: {path}; rerun the workflow (its `mnist` job places it)")
+        raise MnistError(
+            f"MNIST file missing: {path}; the workflow's `mnist` job places it, or `bgbias fetch-mnist --raw {Path(path).parent}`"
+        )
     try:
         with gzip.open(path, "rb") as handle:
             data = handle.read()
