@@ -9,7 +9,7 @@ so that a moved or copied checkout names the same inputs.
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
+from functools import lru_cache, cache
 from pathlib import Path
 
 PACKAGE = "bgbias"
@@ -46,7 +46,7 @@ def imported_modules(root: Path, path: Path) -> set[str]:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def closure_of(root: Path, script: Path) -> tuple[Path, ...]:
     """The bgbias source files that `script` imports, directly or not, sorted, relative to `root`."""
     seen: set[str] = set()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from bgbias.storage import atomic_path, read_table  # noqa: E402
+from bgbias.storage import atomic_path, read_table
 
 
 def save_figure(figure: plt.Figure, path: Path, inputs: Iterable[Path] = ()) -> None:

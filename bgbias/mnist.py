@@ -51,7 +51,7 @@ class Split:
     labels: np.ndarray
     source_index: np.ndarray
 
-    def subset(self, index: np.ndarray) -> "Split":
+    def subset(self, index: np.ndarray) -> Split:
         return Split(self.images[index], self.labels[index], self.source_index[index])
 
     def __len__(self) -> int:
@@ -205,7 +205,7 @@ class MnistSpec:
     test_size: int | None
 
     @classmethod
-    def of(cls, raw_dir: Path, mnist_config: dict) -> "MnistSpec":
+    def of(cls, raw_dir: Path, mnist_config: dict) -> MnistSpec:
         """The spec of a validated `mnist` config block, reading from `raw_dir`."""
         return cls(Path(raw_dir), mnist_config["dev_size"], mnist_config["train_size"], mnist_config["test_size"])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, cache
 
 import numpy as np
 
@@ -50,7 +50,7 @@ def t_cdf(t: float, df: int) -> float:
     return 1.0 - tail if t > 0 else tail
 
 
-@lru_cache(maxsize=None)
+@cache
 def t_quantile(probability: float, df: int) -> float:
     """The `probability` quantile (> 0.5) of Student's t with `df` degrees of freedom."""
     low, high = 0.0, 1e6

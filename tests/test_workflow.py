@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import copy_workflow, run_snakemake
+from conftest import run_snakemake
 from bgbias.models import load_checkpoint
 
 pytestmark = pytest.mark.workflow
@@ -221,7 +221,7 @@ def test_editing_a_module_reruns_exactly_the_rules_that_import_it(finished_run: 
         output = run_snakemake(finished_run, "results/all", "-n").stdout
     finally:
         path.write_text(original)
-    reasons = dict(re.findall(r"^(?:local)?rule (\w+):\n(?:.*\n)*?\s+reason: (.*)$", output, re.M))
+    reasons = dict(re.findall(r"^(?:local)?rule (\w+):\n(?:.*\n)*?\s+reason: (.*)$", output, re.MULTILINE))
     assert {rule for rule, reason in reasons.items() if f"Updated input files: {module}" in reason} == rules
 
 
@@ -232,7 +232,7 @@ def rule_scripts(workdir: Path) -> dict[str, str]:
     named = r'^\s*rule (\w+):|^\s*rule:\s*\n\s*name:\s*\n\s*rule_name\("(\w+)"'
     script = r'.*?script:\s*\n\s*"(?:\.\./)?workflow_scripts/(\w+)\.py"'
     for path in [workdir / "Snakefile", *sorted((workdir / "rules").glob("*.smk"))]:
-        for rule, prefix, stem in re.findall(f"(?:{named}){script}", path.read_text(), re.S | re.M):
+        for rule, prefix, stem in re.findall(f"(?:{named}){script}", path.read_text(), re.DOTALL | re.MULTILINE):
             scripts[rule or prefix] = stem
     return scripts
 

@@ -67,7 +67,7 @@ def split_fields(split: StoredSplit) -> dict[str, np.ndarray]:
     }
 
 
-def make_grey_dataset(path: Path, *, mnist: MnistSpec, seed: int, config_slice: dict) -> None:  # noqa: D103
+def make_grey_dataset(path: Path, *, mnist: MnistSpec, seed: int, config_slice: dict) -> None:
     """Grey MNIST with `train`, `dev` (seeded split of the official training images) and `test` groups."""
     train, dev = mnist.train_dev(seed)
     with atomic_path(Path(path), [*split_files(mnist.raw_dir, "train"), *split_files(mnist.raw_dir, "test")]) as partial:

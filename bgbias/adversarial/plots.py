@@ -12,7 +12,7 @@ from bgbias.figures import save_figure
 from bgbias.grid import CLEAN, GREY_MODEL
 from bgbias.storage import read_table
 
-import matplotlib.pyplot as plt  # noqa: E402  (after bgbias.figures chose the Agg backend)
+import matplotlib.pyplot as plt  # after bgbias.figures chose the Agg backend
 
 
 def forgetting_figure(table: pd.DataFrame) -> plt.Figure:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
+from collections.abc import Callable
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class ModeContext:
 
     pool: np.ndarray
     options: dict
-    donors: Optional[Donors] = None
+    donors: Donors | None = None
 
     def option(self, name: str):
         """The value of mode option `name`."""
@@ -76,7 +77,7 @@ class Background:
 
     pixels: np.ndarray
     colors: np.ndarray
-    modes: Optional[np.ndarray] = None
+    modes: np.ndarray | None = None
 
 
 ModeFn = Callable[[np.ndarray, np.random.Generator, ModeContext], Background]

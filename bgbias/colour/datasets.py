@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class BiasSpec:
     correlation: float
 
     @classmethod
-    def of(cls, bias_config: dict) -> "BiasSpec":
+    def of(cls, bias_config: dict) -> BiasSpec:
         return cls(
             bias_config["mode"], tuple(bias_config["biased_digits"]), bias_config["unbiased_mode"],
             bias_config["correlation"],
@@ -56,7 +56,7 @@ class ColorSpec:
     options: dict
 
     @classmethod
-    def of(cls, dataset_config: dict) -> "ColorSpec":
+    def of(cls, dataset_config: dict) -> ColorSpec:
         """The colours of a validated dataset config slice (`color_pool`, `foreground`, `modes`)."""
         return cls(
             np.asarray(dataset_config["color_pool"], np.uint8), tuple(dataset_config["foreground"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -59,7 +59,7 @@ class PairedSpec:
     pick: str | int
 
     @classmethod
-    def of(cls, paired_config: dict) -> "PairedSpec":
+    def of(cls, paired_config: dict) -> PairedSpec:
         return cls(
             TrainSpec(**paired_config["train"]), paired_config["method"], paired_config["target"],
             paired_config["reg"], paired_config["pick"],

@@ -15,7 +15,7 @@ from bgbias.colour.pairs import RANKING_COLUMNS, read_alt_index, read_versions
 from bgbias.figures import save_figure
 from bgbias.storage import SPLITS, atomic_path, open_dataset, read_attributes, read_json, read_split, read_table
 
-import matplotlib.pyplot as plt  # noqa: E402  (after bgbias.figures chose the Agg backend)
+import matplotlib.pyplot as plt  # after bgbias.figures chose the Agg backend
 
 
 def confusion_figure(confusion: np.ndarray, title: str) -> plt.Figure:

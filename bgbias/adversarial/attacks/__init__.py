@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bgbias.adversarial.attacks import fgsm  # noqa: F401, I001  (registration order = the order of the tables)
-from bgbias.adversarial.attacks import cw  # noqa: F401, E402
+from bgbias.adversarial.attacks import fgsm  # registration order = the order of the tables
+from bgbias.adversarial.attacks import cw
 from bgbias.adversarial.attacks.registry import ATTACKS, AttackKind
 from bgbias.storage import open_dataset
 
@@ -34,14 +34,14 @@ class Attack:
         return f"{self.kind.name}-{self.strength:g}"
 
     @classmethod
-    def of(cls, kind: str, strength: float) -> "Attack":
+    def of(cls, kind: str, strength: float) -> Attack:
         """The attack of the registered kind `kind` at `strength`."""
         if kind not in ATTACKS:
             raise ValueError(f"attack {kind!r} is unknown; allowed: {', '.join(ATTACKS)}")
         return cls(ATTACKS[kind], float(strength))
 
     @classmethod
-    def parse(cls, name: str) -> "Attack":
+    def parse(cls, name: str) -> Attack:
         """The attack named `<kind>-<strength>`, e.g. fgsm-0.1 or cw-5."""
         kind, _, value = name.partition("-")
         try:

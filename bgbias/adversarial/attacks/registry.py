@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 Perturb = Callable[..., Any]  # (model, images, labels, strength, settings) -> adversarial images (torch tensors)
 
