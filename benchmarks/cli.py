@@ -1,6 +1,6 @@
 """Whole `bgbias` processes as a user runs them: wall and CPU seconds, Python start and imports included.
 
-Times `bgbias --help`, `bgbias generate biased` and `bgbias generate test` (default config, full MNIST), each in
+Times `bgbias --help`, `bgbias plan`, `bgbias generate biased` and `bgbias generate test` (default config, full MNIST), each in
 a fresh process, --repeats times alternating, and prints medians with the load average. CPU seconds are user +
 system of the process (from wait4), a figure a loaded machine inflates less than the wall time.
 
@@ -34,6 +34,7 @@ def main() -> None:
     raw = args.raw.resolve()
     commands = {
         "bgbias --help": ["--help"],
+        "bgbias plan": ["plan"],
         "bgbias generate biased": ["generate", "biased", "--raw", str(raw), "--out", "biased.h5"],
         "bgbias generate test": ["generate", "test", "--raw", str(raw), "--out", "test.h5"],
     }
