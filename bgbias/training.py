@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -67,9 +68,16 @@ def gpu_problem() -> str | None:
     return "config key device: 'cuda' is not allowed here: no CUDA GPU is visible; allowed: auto or cpu"
 
 
+GRANT_VARIABLES = ("SLURM_JOB_GPUS", "CUDA_VISIBLE_DEVICES")  # the GPUs a SLURM job (or the user) granted
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """`auto` picks CUDA when available (honouring CUDA_VISIBLE_DEVICES), else the CPU. With several GPUs visible,
-    the one with the most free memory, so that jobs sharing a machine spread over its GPUs."""
+    the one with the most free memory, so that jobs sharing a machine spread over its GPUs. Logs the GPUs that SLURM
+    (or whoever started the job) granted it, when set."""
+    granted = [f"{name}={os.environ[name]}" for name in GRANT_VARIABLES if name in os.environ]
+    if granted:
+        log.info("GPUs granted: %s", " ".join(granted))
     if device == "cuda" and gpu_problem():
         raise DeviceError(gpu_problem())
     if device == "cpu" or not torch.cuda.is_available():
