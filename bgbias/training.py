@@ -68,7 +68,8 @@ def gpu_problem() -> str | None:
     return "config key device: 'cuda' is not allowed here: no CUDA GPU is visible; allowed: auto or cpu"
 
 
-GRANT_VARIABLES = ("SLURM_JOB_GPUS", "CUDA_VISIBLE_DEVICES")  # the GPUs a SLURM job (or the user) granted
+# the GPUs granted to a SLURM job (batch script: SLURM_JOB_GPUS, job step: SLURM_STEP_GPUS) or set by the user
+GRANT_VARIABLES = ("SLURM_JOB_GPUS", "SLURM_STEP_GPUS", "CUDA_VISIBLE_DEVICES")
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -77,7 +78,8 @@ def resolve_device(device: str = "auto") -> torch.device:
     (or whoever started the job) granted it, when set."""
     granted = [f"{name}={os.environ[name]}" for name in GRANT_VARIABLES if name in os.environ]
     if granted:
-        log.info("GPUs granted: %s", " ".join(granted))
+        job = f" (SLURM job {os.environ['SLURM_JOB_ID']})" if "SLURM_JOB_ID" in os.environ else ""
+        log.info("GPUs granted%s: %s", job, " ".join(granted))
     if device == "cuda" and gpu_problem():
         raise DeviceError(gpu_problem())
     if device == "cpu" or not torch.cuda.is_available():
