@@ -82,10 +82,7 @@ for run in RUNS.values():
                 )
                 for dataset in run.grid.datasets
             ],
-        resources:
-            **cpu_job(),
-        group:
-            "paired_datasets"
+        localrule: True
         priority: PRIORITY["figure"]
         log:
             log_pattern("samples", run=run.name, dataset="all"),

@@ -36,15 +36,16 @@ needs_cluster = pytest.mark.skipif(
 CLUSTER_TARGET = "results/initial/s0/figures/confusion/paired-pool-f1/pool.png"
 GPU_RULES = {"train_base", "paired_train", "rank_images", "train_grey", "attack", "adversarial_finetune"}
 # What runs on the login node: the MNIST download (compute nodes often have no network), the tables, the small
-# figures drawn from tables and training logs, the manifests and docs/reproduction.md (per run: <rule>_<run>).
+# figures drawn from tables, training logs and a few images of each dataset, the manifests and docs/reproduction.md
+# (per run: <rule>_<run>).
 LOCAL_RULES = {
     "mnist", "accuracy_table", "per_colour_table", "fraction_table", "summary_table", "forgetting_table",
-    "attack_table", "comparison_table", "forgetting_figure", "training_curves", "ranking_figure", "all", "run_all",
-    "experiment_all", "reproduction",
+    "attack_table", "comparison_table", "forgetting_figure", "training_curves", "sample_grids", "ranking_figure", "all",
+    "run_all", "experiment_all", "reproduction",
 }
 GROUPS = {
     "biased_dataset": "datasets", "test_dataset": "datasets", "grey_dataset": "datasets",
-    "paired_dataset": "paired_datasets", "sample_grids": "paired_datasets",
+    "paired_dataset": "paired_datasets",
     "attack": "adversarial", "adversarial_finetune": "adversarial",
     "evaluate": "evaluation", "confusion_figures": "evaluation",
     "evaluate_adversarial": "adversarial_evaluation",
@@ -86,16 +87,19 @@ def dry_run(workdir: Path, *args: str, tiny: bool = True) -> str:
 
 
 def planned(output: str) -> list[dict]:
-    """The jobs of a dry-run: rule, group (None outside a group job), group job number and resources."""
+    """The jobs of a dry-run: rule, group (None outside a group job), group job number, resources, input and
+    output files."""
     jobs, group, number = [], None, 0
     for line in output.splitlines():
         if match := re.match(r"\[.*\] Group job (\w+) ", line):
             group, number = match.group(1), number + 1
         elif match := re.match(r"( *)(?:local)?rule (\w+):$", line):
             jobs.append({"rule": match.group(2), "group": group if match.group(1) else None,
-                         "group_job": number if match.group(1) else None, "resources": {}})
+                         "group_job": number if match.group(1) else None, "resources": {}, "input": [], "output": []})
         elif jobs and (match := re.match(r"\s+resources: (.*)$", line)):
             jobs[-1]["resources"] = dict(item.split("=", 1) for item in match.group(1).split(", "))
+        elif jobs and (match := re.match(r"\s+(input|output): (.*)$", line)):
+            jobs[-1][match.group(1)] = match.group(2).split(", ")
     return jobs
 
 
@@ -255,25 +259,32 @@ def test_local_rules_and_groups(workflow_dir: Path) -> None:
 @pytest.mark.workflow
 @needs_plugin
 def test_default_grid_submits_few_slurm_jobs(workflow_dir: Path) -> None:
-    """`results/all` of the default grid (not the tiny one): 26 SLURM jobs, 10 local jobs."""
+    """`results/all` of the default grid (not the tiny one): 26 SLURM jobs, 11 local jobs."""
     output = dry_run(workflow_dir, "results/all", *SLURM, tiny=False)
     submitted, local = slurm_submissions(output, LOCAL_RULES)
     jobs = planned(output)
     assert len(jobs) == 81
-    # datasets (biased, 13 test, grey), paired datasets + samples, 7 trainings, 10 attack+fine-tune,
+    # datasets (biased, 13 test, grey), paired datasets, 7 trainings, 10 attack+fine-tune,
     # 6 evaluations + confusion figures (one per model), the 11 adversarial evaluations
     assert submitted == 26
     assert local == {
         "mnist": 1, "accuracy_table": 1, "per_colour_table": 1, "fraction_table": 1, "summary_table": 1,
-        "forgetting_table": 1, "attack_table": 1, "forgetting_figure": 1, "training_curves_initial": 1, "all": 1,
+        "forgetting_table": 1, "attack_table": 1, "forgetting_figure": 1, "training_curves_initial": 1,
+        "sample_grids_initial": 1, "all": 1,
     }
     sizes = Counter((job["group"], job["group_job"]) for job in jobs if job["group"])
     assert sorted(Counter(group for group, _ in sizes).items()) == [
         ("adversarial", 10), ("adversarial_evaluation", 1), ("datasets", 1), ("evaluation", 6), ("paired_datasets", 1),
     ]
     assert {group: n for (group, _), n in sizes.items() if group in ("datasets", "paired_datasets", "adversarial_evaluation")} == {
-        "datasets": 15, "paired_datasets": 6, "adversarial_evaluation": 11,
+        "datasets": 15, "paired_datasets": 5, "adversarial_evaluation": 11,
     }
+    # a group packed from several parts (group-components) must not use its own outputs: two packed group jobs
+    # could otherwise each wait for a part of the other
+    for group in profile("slurm")["group-components"]:
+        members = [job for job in jobs if job["group"] == group]
+        outputs = {path for job in members for path in job["output"]}
+        assert members and not outputs & {path for job in members for path in job["input"]}, group
 
 
 @pytest.mark.workflow
