@@ -4,6 +4,9 @@
 #   .ci/slurm-cluster.sh stop    kill the daemons by the PIDs in their pid files
 # No slurmdbd: job accounting is off, finished jobs stay visible to `squeue` for MinJobAge seconds,
 # and every finished job gets one line in the job completion file (JOBCOMP below).
+# The node has one typed GPU as a generic resource (gres gpu:dummy:1) whose device file is a dummy
+# (GPU_DEVICE below, not a GPU): SLURM schedules and grants it like a real one (one job at a time) and
+# sets CUDA_VISIBLE_DEVICES / SLURM_JOB_GPUS in the jobs that get it; CUDA itself sees no GPU.
 set -euo pipefail
 
 SLURM_CONF=/etc/slurm/slurm.conf
@@ -15,6 +18,13 @@ MUNGE_PID=/run/munge/munged.pid
 CTLD_PID=/run/slurmctld.pid
 SLURMD_PID=/run/slurmd.pid
 PARTITION=ci
+GRES_CONF=/etc/slurm/gres.conf
+GPU_TYPE=dummy
+# The dummy GPU's device file. slurmd wants a character or block device: with a plain file it logs
+# "is not a valid character or block device" and jobs get the GPU without CUDA_VISIBLE_DEVICES or
+# SLURM_JOB_GPUS. /dev/null exists everywhere (no mknod) and, with TaskPlugin=task/none (no cgroup
+# device constraint), a job that is not granted the GPU still opens it.
+GPU_DEVICE=/dev/null
 
 die() { echo "slurm-cluster: $*" >&2; exit 1; }
 
@@ -60,7 +70,14 @@ write_config() {
     host="$(hostname -s)"
     cpus="$(nproc)"
     memory_mb="$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)"
+    if [ -e "$GRES_CONF" ] && ! grep -qF "$MARKER" "$GRES_CONF"; then
+        die "$GRES_CONF exists and was not written by this script; not touching a real cluster's config"
+    fi
     mkdir -p /etc/slurm "$LOG_DIR" "$STATE_DIR/slurmctld" "$STATE_DIR/slurmd"
+    cat > "$GRES_CONF" <<EOF
+$MARKER
+NodeName=$host Name=gpu Type=$GPU_TYPE File=$GPU_DEVICE
+EOF
     cat > "$SLURM_CONF" <<EOF
 $MARKER
 ClusterName=bgbias-ci
@@ -78,6 +95,7 @@ ReturnToService=2
 MinJobAge=300
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
+GresTypes=gpu
 JobCompType=jobcomp/filetxt
 JobCompLoc=$JOBCOMP
 StateSaveLocation=$STATE_DIR/slurmctld
@@ -86,7 +104,7 @@ SlurmctldPidFile=$CTLD_PID
 SlurmdPidFile=$SLURMD_PID
 SlurmctldLogFile=$LOG_DIR/slurmctld.log
 SlurmdLogFile=$LOG_DIR/slurmd.log
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory_mb Gres=gpu:$GPU_TYPE:1 State=UNKNOWN
 PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 }
@@ -117,7 +135,7 @@ start() {
     /usr/sbin/slurmctld -c
     /usr/sbin/slurmd
     wait_for_node
-    echo "slurm-cluster: $(sinfo --version), partition '$PARTITION': $(sinfo --noheader --format='%D node, %c CPUs, %m MB')"
+    echo "slurm-cluster: $(sinfo --version), partition '$PARTITION': $(sinfo --noheader --format='%D node, %c CPUs, %m MB, gres %G')"
 }
 
 stop_pid_file() {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -68,9 +69,18 @@ def gpu_problem() -> str | None:
     return "config key device: 'cuda' is not allowed here: no CUDA GPU is visible; allowed: auto or cpu"
 
 
+# the GPUs granted to a SLURM job (batch script: SLURM_JOB_GPUS, job step: SLURM_STEP_GPUS) or set by the user
+GRANT_VARIABLES = ("SLURM_JOB_GPUS", "SLURM_STEP_GPUS", "CUDA_VISIBLE_DEVICES")
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """`auto` picks CUDA when available (honouring CUDA_VISIBLE_DEVICES), else the CPU. With several GPUs visible,
-    the one with the most free memory, so that jobs sharing a machine spread over its GPUs."""
+    the one with the most free memory, so that jobs sharing a machine spread over its GPUs. Logs the GPUs that SLURM
+    (or whoever started the job) granted it, when set."""
+    granted = [f"{name}={os.environ[name]}" for name in GRANT_VARIABLES if name in os.environ]
+    if granted:
+        job = f" (SLURM job {os.environ['SLURM_JOB_ID']})" if "SLURM_JOB_ID" in os.environ else ""
+        log.info("GPUs granted%s: %s", job, " ".join(granted))
     if device == "cuda" and gpu_problem():
         raise DeviceError(gpu_problem())
     if device == "cpu" or not torch.cuda.is_available():

@@ -7,7 +7,10 @@ rule grey_dataset:
     params:
         data=grey_params,
     resources:
+        **cpu_job(),
         mem_mb=1000,
+    group:
+        "datasets"
     priority: PRIORITY["adversarial"]
     log:
         log_pattern("grey"),
@@ -31,7 +34,7 @@ rule train_grey:
         device=run_config("device"),
     threads: config["threads"]
     resources:
-        gpu=gpu_count,
+        **gpu_job(),
         mem_mb=2000,
         runtime=60,
     priority: PRIORITY["adversarial"]
@@ -57,9 +60,11 @@ rule attack:
         device=run_config("device"),
     threads: config["threads"]
     resources:
-        gpu=gpu_count,
+        **gpu_job(),
         mem_mb=3000,
         runtime=240,
+    group:
+        "adversarial"
     priority: PRIORITY["adversarial"]
     log:
         log_pattern("adversarial_set"),
@@ -84,9 +89,11 @@ rule adversarial_finetune:
         device=run_config("device"),
     threads: config["threads"]
     resources:
-        gpu=gpu_count,
+        **gpu_job(),
         mem_mb=2000,
         runtime=60,
+    group:
+        "adversarial"
     priority: PRIORITY["adversarial"]
     log:
         log_pattern("grey_model", model="{attack}"),
@@ -110,7 +117,10 @@ rule evaluate_adversarial:
         device=run_config("device"),
     threads: config["threads"]
     resources:
+        **cpu_job(),
         mem_mb=1500,
+    group:
+        "adversarial_evaluation"
     priority: PRIORITY["adversarial"]
     log:
         log_pattern("adversarial_metrics", model="{grey_model}"),
@@ -134,6 +144,7 @@ rule forgetting_table:
             labels={"table": "forgetting", "kind": "table"},
         ),
         md=pattern("table_md", table="forgetting"),
+    localrule: True
     priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table="forgetting"),
@@ -157,6 +168,7 @@ rule attack_table:
             labels={"table": "attacks", "kind": "table"},
         ),
         md=pattern("table_md", table="attacks"),
+    localrule: True
     priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table="attacks"),
@@ -179,6 +191,7 @@ rule forgetting_figure:
             category="Adversarial forgetting",
             labels={"table": "forgetting", "kind": "figure"},
         ),
+    localrule: True
     priority: PRIORITY["figure"]
     log:
         log_pattern("figure", figure="forgetting"),

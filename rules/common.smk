@@ -24,14 +24,40 @@ except ConfigError as error:
 RUNS = all_runs(EXPERIMENTS)
 if DEFAULT_RUN not in RUNS:
     raise WorkflowError(f"experiments/{DEFAULT_RUN}.yaml is missing: it is the experiment that results/all builds")
+
+
+def submits_jobs():
+    """Whether this invocation hands its jobs to a cluster (the slurm executor) instead of running them here.
+
+    Inside a cluster job, or once Snakemake runs the DAG with a real executor, it says so itself. While the Snakefile
+    is parsed, and in a dry-run (whose pseudo-executor replaces the slurm one), the sign is the job limit: remote
+    execution needs --jobs (profiles/slurm sets `jobs`), while a local run turns --jobs into --cores. A local dry-run
+    given --jobs (`snakemake -n -j 4`) therefore shows the cluster's resources.
+    """
+    if workflow.remote_exec:
+        return True
+    plugin = workflow.executor_plugin
+    if plugin is not None and not plugin.common_settings.dryrun_exec:
+        return not workflow.local_exec
+    return workflow.resource_settings.nodes is not None
+
+
 # run-time conditions checked before any job: the sizes against the MNIST files once fetched, a GPU when asked for
+# (by the Snakemake that runs the jobs here; on a cluster, the job that asks for the GPU checks it)
 PROBLEMS = sorted({line for run in RUNS.values() for line in size_problems(run.config["mnist"], MNIST_RAW)})
-if any(run.config["device"] == "cuda" for run in RUNS.values()) and workflow.local_exec:
+if any(run.config["device"] == "cuda" for run in RUNS.values()) and workflow.is_main_process and not submits_jobs():
     from bgbias.training import gpu_problem
 
     PROBLEMS += [problem for problem in [gpu_problem()] if problem]
+SLURM_BLOCKS = {repr(run.config["slurm"]) for run in RUNS.values()}
+if len(SLURM_BLOCKS) > 1:
+    PROBLEMS += [
+        "config key slurm differs between experiments; allowed: one slurm block for every experiment (set it in "
+        "config.yaml, a --configfile or --config, not in experiments/*.yaml)"
+    ]
 if PROBLEMS:
     raise WorkflowError("\n".join(PROBLEMS))
+SLURM = config["slurm"]  # the same in every run (checked above)
 MULTI_SETUP = [name for name, experiment in EXPERIMENTS.items() if experiment.has_setups]
 MNIST_FILES = [f"{MNIST_RAW}/{name}" for name in MNIST_MD5]
 
@@ -163,9 +189,42 @@ def generation_mem_mb(split):
     return 300 + count * 28 * 28 * 3 * 4 // 1_000_000
 
 
-def gpu_count(wildcards):
-    """GPUs a training or attack job asks for: one, unless its run says `device: cpu`."""
-    return 0 if RUNS[wildcards.run].config["device"] == "cpu" else 1
+def uses_gpu(wildcards):
+    """Whether a training or attack job asks for a GPU: with `device: cuda`, or `device: auto` when the job goes to
+    a GPU partition (slurm.gpu_partition set) or runs here (where `--resources gpu=N` shares the local GPUs); never
+    with `device: cpu`."""
+    device = RUNS[wildcards.run].config["device"]
+    if device == "cpu":
+        return False
+    return device == "cuda" or SLURM["gpu_partition"] is not None or not submits_jobs()
+
+
+def if_gpu(value, otherwise=None):
+    """A resource function of the wildcards: `value` for a job that asks for a GPU, else `otherwise` (None: the
+    resource is left out)."""
+    return lambda wildcards: value if uses_gpu(wildcards) else otherwise
+
+
+def cpu_job():
+    """The SLURM resources of a job without a GPU (`resources: **cpu_job(), ...`): the partition and account of
+    the slurm block; a null one is left out, and the executor plugin then takes the cluster's default."""
+    return dict(slurm_partition=SLURM["partition"], slurm_account=SLURM["account"])
+
+
+def gpu_job():
+    """The resources of a training or attack job (`resources: **gpu_job(), ...`): one GPU when `uses_gpu`, as the
+    plugin's `gpu` (sbatch --gpus=1; locally, what --resources gpu=N counts), `gpu_model` (--gpus=<model>:1) or
+    `gres` (--gres=<gres>, instead of --gpus on a cluster) resource, with slurm.cpus_per_gpu cores (--cpus-per-gpu) on the GPU partition;
+    otherwise the job of a CPU rule. Partitions and account come from the slurm block."""
+    gres = SLURM["gres"]
+    return dict(
+        gpu=lambda wildcards: int(uses_gpu(wildcards) and not (gres and submits_jobs())),
+        gpu_model=if_gpu(None if gres else SLURM["gpu_model"]),
+        gres=if_gpu(gres),
+        cpus_per_gpu=if_gpu(SLURM["cpus_per_gpu"]),
+        slurm_partition=if_gpu(SLURM["gpu_partition"] or SLURM["partition"], SLURM["partition"]),
+        slurm_account=SLURM["account"],
+    )
 
 
 def missing(outputs):

@@ -28,7 +28,10 @@ rule biased_dataset:
         bias=run_config("bias"),
     threads: 1
     resources:
+        **cpu_job(),
         mem_mb=generation_mem_mb("train"),
+    group:
+        "datasets"
     priority: PRIORITY["base"]
     log:
         log_pattern("biased"),
@@ -51,7 +54,10 @@ rule test_dataset:
         mode=test_mode,
     threads: 1
     resources:
+        **cpu_job(),
         mem_mb=generation_mem_mb("test"),
+    group:
+        "datasets"
     priority: PRIORITY["dataset"]
     log:
         log_pattern("test_set"),
@@ -79,7 +85,10 @@ rule paired_dataset:
         selection=lambda wildcards: paired_cell(wildcards).selection,
     threads: 1
     resources:
+        **cpu_job(),
         mem_mb=1500,
+    group:
+        "paired_datasets"
     priority: PRIORITY["paired_dataset"]
     log:
         log_pattern("paired_set"),

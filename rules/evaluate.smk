@@ -17,7 +17,10 @@ for run in RUNS.values():
             device=run.config["device"],
         threads: config["threads"]
         resources:
+            **cpu_job(),
             mem_mb=1500,
+        group:
+            "evaluation"
         priority: PRIORITY["evaluate"]
         log:
             log_pattern("metrics", run=run.name, test_set="all"),
@@ -49,6 +52,7 @@ rule accuracy_table:
         ),
     params:
         test_sets=lambda wildcards: list(run_grid(wildcards).test_sets),
+    localrule: True
     priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table="accuracy"),
@@ -82,6 +86,7 @@ rule per_colour_table:
         color_pool=run_config("color_pool"),
         pool_test_set=lambda wildcards: run_grid(wildcards).pool_test_set,
         colour_tests=lambda wildcards: run_grid(wildcards).colour_tests,
+    localrule: True
     priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table="per_colour"),
@@ -113,6 +118,7 @@ rule fraction_table:
         ),
     params:
         test_sets=lambda wildcards: list(run_grid(wildcards).test_sets),
+    localrule: True
     priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table="fractions"),
@@ -138,6 +144,7 @@ rule summary_table:
         md=pattern("table_md", table=SUMMARY_TABLE),
     params:
         title=lambda wildcards: f"{wildcards.run}: every metric over the seeds",
+    localrule: True
     priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", table=SUMMARY_TABLE),

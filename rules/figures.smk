@@ -23,6 +23,10 @@ for run in RUNS.values():
             csv=expand(pattern("confusion_csv", run=run.name, seed="{{seed}}", model="{{model}}"), test_set=run.grid.test_sets),
         params:
             titles=figure_titles("{model} on {name} (seed {seed})", list(run.grid.test_sets)),
+        resources:
+            **cpu_job(),
+        group:
+            "evaluation"
         priority: PRIORITY["figure"]
         log:
             log_pattern("confusion_png", run=run.name, test_set="all"),
@@ -51,6 +55,7 @@ for run in RUNS.values():
             ],
         params:
             titles=figure_titles("{name} (seed {seed})", run.grid.models),
+        localrule: True
         priority: PRIORITY["figure"]
         log:
             log_pattern("training_curve", run=run.name, model="all"),
@@ -77,6 +82,7 @@ for run in RUNS.values():
                 )
                 for dataset in run.grid.datasets
             ],
+        localrule: True
         priority: PRIORITY["figure"]
         log:
             log_pattern("samples", run=run.name, dataset="all"),
@@ -100,6 +106,7 @@ rule ranking_figure:
             category="Which images to mark",
             labels={"run": "{run}", "strategy": "{strategy}", "seed": "{seed}"},
         ),
+    localrule: True
     priority: PRIORITY["figure"]
     log:
         log_pattern("ranking_figure"),

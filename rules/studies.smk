@@ -32,6 +32,7 @@ rule comparison_table:
     params:
         setups=lambda wildcards: list(EXPERIMENTS[wildcards.experiment].runs),
         description=lambda wildcards: EXPERIMENTS[wildcards.experiment].description,
+    localrule: True
     priority: PRIORITY["table"]
     log:
         log_pattern("table_csv", root="results/{experiment}", table="comparison"),

@@ -11,7 +11,7 @@ rule train_base:
         device=run_config("device"),
     threads: config["threads"]
     resources:
-        gpu=gpu_count,
+        **gpu_job(),
         mem_mb=3000,
         runtime=240,
     priority: PRIORITY["base"]
@@ -38,7 +38,7 @@ rule paired_train:
         device=run_config("device"),
     threads: config["threads"]
     resources:
-        gpu=gpu_count,
+        **gpu_job(),
         mem_mb=4000,
         runtime=240,
     priority: PRIORITY["paired_train"]
@@ -65,7 +65,7 @@ rule rank_images:
         device=run_config("device"),
     threads: config["threads"]
     resources:
-        gpu=gpu_count,
+        **gpu_job(),
         mem_mb=3000,
         runtime=60,
     priority: PRIORITY["paired_dataset"]

@@ -42,6 +42,27 @@ BAD_CONFIGS = {
         "allowed: a list of at least 1 item, each an integer >= 0, without repeats",
     ),
     "device": ({"device": "gpu"}, "config key device: 'gpu' is not allowed; allowed: one of auto, cpu, cuda"),
+    "partition with a space": (
+        {"slurm": {"partition": "gpu a100"}},
+        "config key slurm.partition: 'gpu a100' is not allowed; allowed: null or a partition name (letters, digits, _ . , -)",
+    ),
+    "quoted gpu model": (
+        {"slurm": {"gpu_model": "'a100'"}},
+        "config key slurm.gpu_model: \"'a100'\" is not allowed; "
+        "allowed: null or a GPU type as gres.conf names it (letters, digits, _ .)",
+    ),
+    "gres of no gpu": (
+        {"slurm": {"gres": "tmpdisk:10G"}},
+        "config key slurm.gres: 'tmpdisk:10G' is not allowed; allowed: null or gpu, gpu:<count>, gpu:<type> or "
+        "gpu:<type>:<count>",
+    ),
+    "no cpu per gpu": (
+        {"slurm": {"cpus_per_gpu": 0}}, "config key slurm.cpus_per_gpu: 0 is not allowed; allowed: an integer >= 1"
+    ),
+    "unknown slurm key": (
+        {"slurm": {"qos": "high"}},
+        "config: unknown key 'qos' in slurm; allowed keys: partition, gpu_partition, account, gpu_model, gres, cpus_per_gpu",
+    ),
     "dev_size 0": (
         {"mnist": {"dev_size": 0}}, "config key mnist.dev_size: 0 is not allowed; allowed: an integer > 0 and < 60000"
     ),
@@ -193,7 +214,7 @@ BAD_CONFIGS = {
     "unknown top-level key": (
         {"epochs": 3},
         "config: unknown key 'epochs' at the top level; allowed keys: seed, seeds, threads, memory_gb, model, device, "
-        "mnist, color_pool, foreground, bias, test_modes, colour_tests, modes, train, paired, adversarial",
+        "slurm, mnist, color_pool, foreground, bias, test_modes, colour_tests, modes, train, paired, adversarial",
     ),
     "unknown nested key": (
         {"train": {"epoch": 3}},

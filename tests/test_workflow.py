@@ -178,7 +178,7 @@ def declared_code(dry_run: str) -> dict[str, set[str]]:
     declared: dict[str, set[str]] = {}
     rule = None
     for line in dry_run.splitlines():
-        if match := re.match(r"(?:local)?rule (\w+):$", line):
+        if match := re.match(r"\s*(?:local)?rule (\w+):$", line):
             rule = match.group(1)
             declared.setdefault(rule, set())
         elif rule and (match := re.match(r"\s+input: (.*)$", line)):
@@ -221,7 +221,7 @@ def test_editing_a_module_reruns_exactly_the_rules_that_import_it(finished_run: 
         output = run_snakemake(finished_run, "results/all", "-n").stdout
     finally:
         path.write_text(original)
-    reasons = dict(re.findall(r"^(?:local)?rule (\w+):\n(?:.*\n)*?\s+reason: (.*)$", output, re.MULTILINE))
+    reasons = dict(re.findall(r"^\s*(?:local)?rule (\w+):\n(?:.*\n)*?\s+reason: (.*)$", output, re.MULTILINE))
     assert {rule for rule, reason in reasons.items() if f"Updated input files: {module}" in reason} == rules
 
 
