@@ -9,7 +9,7 @@ so that a moved or copied checkout names the same inputs.
 from __future__ import annotations
 
 import ast
-from functools import lru_cache, cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "bgbias"
