@@ -120,15 +120,10 @@ def fraction_table(metrics: pd.DataFrame, test_sets: list[str]) -> pd.DataFrame:
     """Long table of the paired models over the seeds: augment mode, selection, fraction, marked images (mean),
     and per test set the accuracy (mean and 95 % interval), plus the pool test set's bias-conflicting and
     unbiased accuracy."""
-    paired = metrics[metrics["pairing"].notna()]
     columns = ["augment", "selection", "fraction", "marked", "n"]
-    if paired.empty:
+    if metrics["pairing"].isna().all():
         return pd.DataFrame(columns=columns)
-    keys = pd.DataFrame(list(paired["pairing"]), index=paired.index)
-    paired = paired.assign(
-        augment=keys["augment_mode"], selection=keys.get("selection", "random"), fraction=keys["augment_fraction"],
-        marked=keys["marked"],
-    )
+    paired = paired_rows(metrics)
     rows = []
     for (augment, selection, fraction), group in paired.groupby(["augment", "selection", "fraction"], sort=False):
         row = {"augment": augment, "selection": selection, "fraction": fraction,
@@ -158,13 +153,46 @@ def marked_to_reach(fractions: pd.DataFrame, column: str = "pool", threshold: fl
     return pd.DataFrame(rows)
 
 
-def fraction_markdown(fractions: pd.DataFrame) -> str:
-    """The fraction table (means; the CSV holds the intervals) and how many marked images reach the threshold."""
+def paired_rows(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The paired models' metrics rows with their augment mode, selection, fraction and marked images as columns."""
+    paired = metrics[metrics["pairing"].notna()]
+    keys = pd.DataFrame(list(paired["pairing"]), index=paired.index)
+    return paired.assign(
+        augment=keys.get("augment_mode"), selection=keys.get("selection", "random"),
+        fraction=keys.get("augment_fraction"), marked=keys.get("marked"),
+    )
+
+
+def selection_differences(metrics: pd.DataFrame, test_set: str = "pool", baseline: str = "random") -> pd.DataFrame:
+    """Per augment mode, fraction and selection other than `baseline`: the per-seed accuracy difference on
+    `test_set` to the `baseline` selection's model of the same seed, augment mode and fraction (mean, n, 95 %
+    interval); a strategy beats random where the interval lies above 0."""
+    columns = ["augment", "fraction", "selection", "n", "mean", "ci95_low", "ci95_high"]
+    paired = paired_rows(metrics)
+    paired = paired[paired["test_set"] == test_set]
+    keys = ["augment", "fraction", "seed"]
+    base = paired[paired["selection"] == baseline].set_index(keys)["accuracy"]
+    rows = []
+    others = paired[paired["selection"] != baseline]
+    for (augment, fraction, selection), group in others.groupby(["augment", "fraction", "selection"], sort=True):
+        differences = group.set_index(keys)["accuracy"] - base.reindex(group.set_index(keys).index)
+        summary = summarize(differences.dropna())
+        rows.append({"augment": augment, "fraction": fraction, "selection": selection, "n": summary.n,
+                     "mean": summary.mean, "ci95_low": summary.low, "ci95_high": summary.high})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def fraction_markdown(fractions: pd.DataFrame, differences: pd.DataFrame) -> str:
+    """The fraction table (means; the CSV holds the intervals), how many marked images reach the threshold, and
+    each selection's per-seed difference to random."""
     shown = fractions[[c for c in fractions.columns if not c.endswith(("_low", "_high"))]]
     parts = [shown.to_markdown(index=False, floatfmt=".3f") + "\n"]
     if not fractions.empty and "pool" in fractions:
         parts += [f"Marked images needed for a mean pool-test accuracy of {THRESHOLD:g}:\n",
                   marked_to_reach(fractions).to_markdown(index=False) + "\n"]
+    if not differences.empty:
+        parts += ["Pool-test accuracy minus random's at the same fraction, per seed (mean and 95 % interval):\n",
+                  differences.to_markdown(index=False, floatfmt=".3f") + "\n"]
     return "\n".join(parts)
 
 
@@ -221,6 +249,8 @@ def per_colour_tables(
 def fraction_tables(metrics: list[str], test_sets: list[str], *, csv: Path, md: Path, png: Path) -> None:
     """Stage: accuracy versus the number of marked (augmented) images, per augment mode and selection, over the
     seeds: table and figure."""
-    fractions = fraction_table(load_metrics(metrics), test_sets)
-    write_csv_markdown(fractions, fraction_markdown(fractions), csv=csv, md=md, inputs=metrics)
+    loaded = load_metrics(metrics)
+    fractions = fraction_table(loaded, test_sets)
+    differences = selection_differences(loaded) if "pool" in test_sets else pd.DataFrame()
+    write_csv_markdown(fractions, fraction_markdown(fractions, differences), csv=csv, md=md, inputs=metrics)
     save_figure(fraction_figure(fractions), Path(png), metrics)
