@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bgbias.adversarial.attacks import fgsm  # registration order = the order of the tables
-from bgbias.adversarial.attacks import cw
+from bgbias.adversarial.attacks import fgsm  # noqa: F401  (registration order = the order of the tables)
+from bgbias.adversarial.attacks import cw  # noqa: F401
 from bgbias.adversarial.attacks.registry import ATTACKS, AttackKind
 from bgbias.storage import open_dataset
 
