@@ -74,3 +74,22 @@ def test_cli_refuses_a_config_file_that_is_not_a_mapping(
     assert main(["plan", "--configfile", "broken.yaml"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("bgbias plan: config file broken.yaml") and message in err, err
+
+
+def test_help_and_generate_import_neither_torch_nor_matplotlib(mini_mnist: Path, in_tmp: Path) -> None:
+    """Data jobs and `bgbias generate` start without torch or matplotlib (the throughput issue's whole-process goal)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from bgbias.cli import main\n"
+        f"codes = [main(['fetch-mnist', '--raw', 'raw', '--mirror', {str(mini_mnist)!r}, '--configfile', {str(TINY_CONFIG)!r}]),\n"
+        f"         main(['generate', 'biased', '--raw', 'raw', '--out', 'b.h5', '--configfile', {str(TINY_CONFIG)!r}]),\n"
+        f"         main(['generate', 'test', '--mode', 'noise', '--raw', 'raw', '--out', 't.h5', '--configfile', {str(TINY_CONFIG)!r}])]\n"
+        "print(codes, sorted({name.split('.')[0] for name in sys.modules} & {'torch', 'torchvision', 'matplotlib'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=in_tmp, capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[0, 0, 0] []"
+    help_text = subprocess.run([sys.executable, "-m", "bgbias.cli", "--help"], capture_output=True, text=True)
+    assert help_text.returncode == 0 and "generate" in help_text.stdout
