@@ -2,8 +2,10 @@
 
     python benchmarks/grid.py [--log .snakemake/log/<run>.snakemake.log] [--cores N]
 
-Reads one Snakemake log (default: the newest under .snakemake/log) and the benchmark file of every job it ran
-(`benchmark:` of each rule: wall seconds `s` and `cpu_time`), and prints:
+Reads one Snakemake log (default: the newest under .snakemake/log), the benchmark file of every job it ran
+(`benchmark:` of each rule: wall seconds `s`) and each job's own log, whose last line gives the job process's exact
+CPU seconds (`process CPU: ...`, Python start included; Snakemake's benchmark `cpu_time` is the fallback: it
+samples every 30 s after a job's first 15 s, so it misses up to 30 s of each job). It prints:
 
 - wall time: from the first job's start to the last job's end;
 - summed job CPU time, and the packing efficiency: summed job CPU / (cores x wall);
@@ -42,6 +44,7 @@ class Job:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     benchmark: str | None = None
+    log: str | None = None
     threads: int = 1
     seconds: float = 0.0
     cpu: float = 0.0
@@ -65,8 +68,8 @@ def parse_log(path: Path) -> dict[int, Job]:
                 jobs[current.jobid] = current
             elif name in ("input", "output"):
                 getattr(current, f"{name}s").extend(value.split(", "))
-            elif name == "benchmark":
-                current.benchmark = value
+            elif name in ("benchmark", "log"):
+                setattr(current, name, value.split(", ")[0])
             elif name == "threads":
                 current.threads = int(value)
         elif (match := FINISHED.match(line)) and int(match.group(1)) in jobs:
@@ -74,14 +77,29 @@ def parse_log(path: Path) -> dict[int, Job]:
     return {jobid: job for jobid, job in jobs.items() if job.end is not None}
 
 
+PROCESS_CPU = re.compile(r"process CPU: ([\d.]+) s")
+
+
+def logged_cpu(path: str | None) -> float | None:
+    """The exact CPU seconds a job's log ends with (bgbias.logs.process_usage), or None."""
+    if not path or not Path(path).is_file():
+        return None
+    found = PROCESS_CPU.findall(Path(path).read_text())
+    return float(found[-1]) if found else None
+
+
 def add_benchmarks(jobs: dict[int, Job]) -> None:
-    """Each job's wall seconds and CPU seconds from its benchmark file (log times where it has none)."""
+    """Each job's wall seconds (benchmark file; log times where it has none) and CPU seconds (its log's exact
+    figure; the benchmark's sampled one where the log has none)."""
     for job in jobs.values():
         if job.benchmark and Path(job.benchmark).is_file():
             row = pd.read_csv(job.benchmark, sep="\t").iloc[-1]
             job.seconds, job.cpu = float(row["s"]), float(row["cpu_time"])
         else:
             job.seconds = (job.end - job.start).total_seconds()
+        exact = logged_cpu(job.log)
+        if exact is not None:
+            job.cpu = exact
 
 
 def critical_path(jobs: dict[int, Job]) -> tuple[float, list[Job]]:
@@ -121,10 +139,12 @@ def main() -> None:
     end = max(job.end for job in jobs.values())
     wall = max((end - start).total_seconds(), 1.0)
     cpu = sum(job.cpu for job in jobs.values())
+    exact = sum(logged_cpu(job.log) is not None for job in jobs.values())
     busy = sum(job.threads * job.seconds for job in jobs.values())
     path_seconds, path = critical_path(jobs)
     print(f"log: {log} ({len(jobs)} jobs, {cores} cores)")
     print(f"wall time: {minutes(wall)}")
+    print(f"job CPU: exact from the job's log for {exact} of {len(jobs)} jobs, the benchmark's sample for the rest")
     print(f"summed job CPU: {minutes(cpu)}; packing efficiency (CPU / (cores x wall)): {cpu / (cores * wall):.2f}")
     print(f"critical path: {minutes(path_seconds)} over {len(path)} jobs: " + " -> ".join(job.rule for job in path))
     print(f"wall / max(critical path, CPU / cores): {wall / max(path_seconds, cpu / cores):.2f}")

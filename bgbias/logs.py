@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,15 @@ from bgbias.errors import UserError
 log = logging.getLogger("bgbias")
 FORMAT = "%(asctime)s %(levelname)s %(message)s"
 USER_ERRORS = (UserError, FileNotFoundError)  # bad input the user can fix: one line, no traceback
+PROCESS_CPU = "process CPU"  # the last line of a finished job's log; benchmarks/grid.py reads it
+
+
+def process_usage() -> str:
+    """This process's CPU seconds since it started (Python start and imports included, its children too) and its
+    peak memory: exact, where Snakemake's benchmark samples CPU only every 30 s after a job's first 15."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return f"{PROCESS_CPU}: {cpu:.2f} s, peak memory {own.ru_maxrss / 1024:.0f} MB"
 
 
 @contextmanager
@@ -44,6 +54,8 @@ def log_to(path: str | Path | None, *, exit_on_user_error: bool = True) -> Itera
     except Exception:
         log.exception("failed")
         raise
+    else:
+        log.info("%s", process_usage())
     finally:
         for handler in handlers:
             log.removeHandler(handler)

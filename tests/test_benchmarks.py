@@ -35,6 +35,8 @@ def test_grid_report_of_finished_run(finished_run: Path) -> None:
         text=True, check=True,
     ).stdout
     assert re.search(rf"\({finished} jobs, 2 cores\)", report), report
+    exact, total = map(int, re.search(r"exact from the job's log for (\d+) of (\d+) jobs", report).groups())
+    assert total == finished and exact >= finished // 2, report  # every job with a bgbias adapter logs its CPU
     wall = float(re.search(r"wall time: ([\d.]+) min", report).group(1))
     critical = float(re.search(r"critical path: ([\d.]+) min over \d+ jobs: (.*)", report).group(1))
     chain = re.search(r"critical path: [\d.]+ min over \d+ jobs: (.*)", report).group(1).split(" -> ")
