@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -103,8 +105,20 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny config's results/all run to completion once per test session, shared by every test that reads a
     finished run (tests that change it work on `clone_run` copies)."""
     workdir = copy_workflow(tmp_path_factory.mktemp("finished") / "workflow")
+    (workdir.parent / AS_COPIED).write_text(json.dumps(file_digests(workdir)))
     run_snakemake(workdir, "results/all", "--cores", "2")
     return workdir
+
+
+AS_COPIED = "workflow-as-copied.json"  # beside a finished run: the digest of each file of the copied workflow
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file below `folder`, by its relative path."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*")) if path.is_file()
+    }
 
 
 def clone_run(run: Path, destination: Path) -> Path:
