@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from bgbias import logs
+
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 RULE = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
 FIELD = re.compile(r"^\s+(\w+): (.*)$")
@@ -48,6 +50,7 @@ class Job:
     threads: int = 1
     seconds: float = 0.0
     cpu: float = 0.0
+    cpu_exact: bool = False  # cpu from the job's own log, not from the benchmark's samples
 
 
 def parse_log(path: Path) -> dict[int, Job]:
@@ -77,7 +80,7 @@ def parse_log(path: Path) -> dict[int, Job]:
     return {jobid: job for jobid, job in jobs.items() if job.end is not None}
 
 
-PROCESS_CPU = re.compile(r"process CPU: ([\d.]+) s")
+PROCESS_CPU = re.compile(rf"{re.escape(logs.PROCESS_CPU)}: ([\d.]+) s")
 
 
 def logged_cpu(path: str | None) -> float | None:
@@ -99,7 +102,7 @@ def add_benchmarks(jobs: dict[int, Job]) -> None:
             job.seconds = (job.end - job.start).total_seconds()
         exact = logged_cpu(job.log)
         if exact is not None:
-            job.cpu = exact
+            job.cpu, job.cpu_exact = exact, True
 
 
 def critical_path(jobs: dict[int, Job]) -> tuple[float, list[Job]]:
@@ -139,7 +142,7 @@ def main() -> None:
     end = max(job.end for job in jobs.values())
     wall = max((end - start).total_seconds(), 1.0)
     cpu = sum(job.cpu for job in jobs.values())
-    exact = sum(logged_cpu(job.log) is not None for job in jobs.values())
+    exact = sum(job.cpu_exact for job in jobs.values())
     busy = sum(job.threads * job.seconds for job in jobs.values())
     path_seconds, path = critical_path(jobs)
     print(f"log: {log} ({len(jobs)} jobs, {cores} cores)")

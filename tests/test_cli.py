@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -78,9 +80,6 @@ def test_cli_refuses_a_config_file_that_is_not_a_mapping(
 
 def test_help_and_generate_import_neither_torch_nor_matplotlib(mini_mnist: Path, in_tmp: Path) -> None:
     """Data jobs and `bgbias generate` start without torch or matplotlib (the throughput issue's whole-process goal)."""
-    import subprocess
-    import sys
-
     probe = (
         "import sys\n"
         "from bgbias.cli import main\n"

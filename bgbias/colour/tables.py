@@ -175,7 +175,8 @@ def selection_differences(metrics: pd.DataFrame, test_set: str = "pool", baselin
     rows = []
     others = paired[paired["selection"] != baseline]
     for (augment, fraction, selection), group in others.groupby(["augment", "fraction", "selection"], sort=True):
-        differences = group.set_index(keys)["accuracy"] - base.reindex(group.set_index(keys).index)
+        accuracy = group.set_index(keys)["accuracy"]
+        differences = accuracy - base.reindex(accuracy.index)
         summary = summarize(differences.dropna())
         rows.append({"augment": augment, "fraction": fraction, "selection": selection, "n": summary.n,
                      "mean": summary.mean, "ci95_low": summary.low, "ci95_high": summary.high})
