@@ -54,7 +54,8 @@ def generate(kind: str, mode: str, output: Path, raw: Path, biased: Path, copies
         "coloured": lambda: build_biased(output, bias_config={**bias, "mode": "none", "unbiased_mode": mode}, **common),
         "test": lambda: build_test(output, mode=mode, **common),
         "paired": lambda: build_paired(
-            output, biased=biased, mode=mode, fraction=1.0, copies=copies, selection="random", ranking=None, **common
+            output, biased=biased, mode=mode, fraction=1.0, copies=copies, selection="random", unbiased_pairs="self", ranking=None,
+            **common,
         ),
     }
     builders[kind]()

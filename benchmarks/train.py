@@ -32,7 +32,7 @@ from bgbias.storage import read_split
 from bgbias.training import TrainSpec, fine_tune
 
 CONFIG = validate_config({})
-ONE_EPOCH = TrainSpec(**{**CONFIG["train"], "epochs": 1, "patience": 1})
+ONE_EPOCH = TrainSpec.of({**CONFIG["train"], "epochs": 1, "patience": 1})
 DEVICE = torch.device("cpu")
 
 
@@ -81,7 +81,7 @@ def main() -> None:
         biased, paired = Path(tmp) / "biased.h5", Path(tmp) / "paired.h5"
         common = {"raw_dir": args.raw, "dataset_config": data, "seed": 0, "threads": args.threads}
         build_biased(biased, bias_config=CONFIG["bias"], **common)
-        build_paired(paired, biased=biased, mode="pool", fraction=1.0, copies=10, selection="random", ranking=None,
+        build_paired(paired, biased=biased, mode="pool", fraction=1.0, copies=10, selection="random", unbiased_pairs="self", ranking=None,
                      **common)
         started = time.perf_counter()
         train, dev = read_split(biased, "train"), read_split(biased, "dev")

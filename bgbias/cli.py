@@ -91,6 +91,7 @@ def run_generate(args: argparse.Namespace) -> None:
         build_paired(
             args.out, biased=args.biased, raw_dir=args.raw, dataset_config=dataset_config, mode=args.mode,
             fraction=args.fraction, copies=config["paired"]["copies"], selection=args.selection,
+            unbiased_pairs=config["paired"]["unbiased_pairs"],
             ranking=args.ranking, seed=seed, threads=args.threads,
         )
 

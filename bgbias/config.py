@@ -237,11 +237,13 @@ def machine_memory_gb() -> float:
 
 def paired_training_gb(config: dict, copies: int) -> float:
     """The images paired training holds in memory (GB): every image of the official training split, plus `copies`
-    versions of the images of the biased digits (their share of the split taken as len(digits) / 10)."""
+    versions of the images of the biased digits (their share of the split taken as len(digits) / 10), and of the
+    others too unless they pair with themselves (`paired.unbiased_pairs`)."""
     mnist, bias = config["mnist"], config["bias"]
     images = mnist["train_size"] or OFFICIAL_IMAGES["train"]
     digits = {"none": 0, "partial": len(bias["biased_digits"]), "all": 10}[bias["mode"]]
-    return images * IMAGE_BYTES * (1 + copies * digits / 10) / 1e9
+    with_versions = 10 if config["paired"]["unbiased_pairs"] != "self" else digits
+    return images * IMAGE_BYTES * (1 + copies * with_versions / 10) / 1e9
 
 
 def memory_problems(config: dict) -> list[str]:
@@ -354,10 +356,42 @@ def load_config(paths: list[Path], overrides: dict | None = None) -> dict:
     return validate_config(merged)
 
 
+# Settings that switch a step from the notes' procedure to the original code's (docs/reproduction.md). A config slice
+# leaves one out while it holds its default, the notes' value, so that what the notes' procedure makes stays byte-identical
+# to what it made before the setting existed; `filled` puts it back.
+PROCEDURE_SETTINGS = frozenset({"split", "reshuffle", "unbiased_pairs", "reg_reduction", "dev_loss"})
+
+
+def recorded(block: dict, key: str) -> dict:
+    """The config block at dotted `key` as a slice records it: procedure settings at their default left out, at any
+    depth."""
+    schema = load_schema()
+
+    def prune(value: Any, node: dict) -> Any:
+        node = resolve(node, schema)
+        if not isinstance(value, dict) or "properties" not in node:
+            return value
+        kept = {}
+        for name, item in value.items():
+            sub = resolve(node["properties"].get(name, {}), schema)
+            if name in PROCEDURE_SETTINGS and "default" in sub and item == sub["default"]:
+                continue
+            kept[name] = prune(item, sub)
+        return kept
+
+    return prune(block, schema_node(key))
+
+
+def filled(block: dict, key: str) -> dict:
+    """A config block at dotted `key`, as a slice recorded it, with the settings it left out back at their defaults."""
+    schema = load_schema()
+    return with_defaults(block, schema_node(key), schema)
+
+
 def dataset_slice(config: dict) -> dict:
     """The config slice every coloured dataset depends on (where MNIST comes from is left out)."""
     return {
-        "mnist": {k: v for k, v in config["mnist"].items() if k not in ("mirror", "md5")},
+        "mnist": recorded({k: v for k, v in config["mnist"].items() if k not in ("mirror", "md5")}, "mnist"),
         "color_pool": config["color_pool"],
         "foreground": config["foreground"],
         "modes": config["modes"],
@@ -369,8 +403,8 @@ SELECTION_KEYS = ("influence_heldout",)  # the options of the selection strategi
 
 def paired_train_slice(config: dict) -> dict:
     """The paired config slice that paired training depends on (not the grid lists, K or the selection options)."""
-    grid = ("augment_modes", "augment_fractions", "copies", "selections", *SELECTION_KEYS)
-    return {key: value for key, value in config["paired"].items() if key not in grid}
+    grid = ("augment_modes", "augment_fractions", "copies", "selections", "unbiased_pairs", *SELECTION_KEYS)
+    return recorded({key: value for key, value in config["paired"].items() if key not in grid}, "paired")
 
 
 def selection_slice(config: dict) -> dict:

@@ -8,11 +8,13 @@ import logging
 import math
 import shutil
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from bgbias.config import filled
 from bgbias.errors import UserError
 from bgbias.seeding import rng_for
 from bgbias.storage import atomic_path
@@ -159,7 +161,13 @@ def size_problems(mnist_config: dict, raw_dir: Path) -> list[str]:
     if dev_size >= min(train_size or train, train):
         problems.append(f"config key mnist.dev_size: {dev_size} is not allowed: the training split of {raw_dir} holds "
                         f"{min(train_size or train, train)} images; allowed: at most {min(train_size or train, train) - 1}")
-    if test_size is not None and test_size > test:
+    if mnist_config["split"] == "code":
+        train_images, tail = min(train_size or train, train), test_size or CODE_TEST_IMAGES
+        if tail + dev_size >= train_images:
+            problems.append(f"config key mnist.test_size: {tail} is not allowed with split code and dev_size {dev_size}: "
+                            f"the training split holds {train_images} images; allowed: at most "
+                            f"{train_images - dev_size - 1}")
+    elif test_size is not None and test_size > test:
         problems.append(f"config key mnist.test_size: {test_size} is not allowed: the test split of {raw_dir} holds "
                         f"{test} images; allowed: null or at most {test}")
     return problems
@@ -185,7 +193,7 @@ def load_split(raw_dir: Path, split: str, limit: int | None = None) -> Split:
 
 
 def train_dev_split(train: Split, dev_size: int, seed: int) -> tuple[Split, Split]:
-    """Split the official training images into train and dev, `dev_size` dev images chosen by `seed`."""
+    """Split training images into train and dev, `dev_size` dev images chosen by `seed` (each kept in file order)."""
     if not 0 < dev_size < len(train):
         raise MnistError(
             f"config key mnist.dev_size: {dev_size} is not allowed: the training split holds {len(train)} images; "
@@ -193,6 +201,9 @@ def train_dev_split(train: Split, dev_size: int, seed: int) -> tuple[Split, Spli
         )
     order = rng_for(seed, "train_dev_split").permutation(len(train))
     return train.subset(np.sort(order[dev_size:])), train.subset(np.sort(order[:dev_size]))
+
+
+CODE_TEST_IMAGES = 10000  # split code: the training split's last images that are the test set, unless test_size
 
 
 @dataclass(frozen=True)
@@ -203,17 +214,68 @@ class MnistSpec:
     dev_size: int
     train_size: int | None
     test_size: int | None
+    split: str
 
     @classmethod
     def of(cls, raw_dir: Path, mnist_config: dict) -> MnistSpec:
         """The spec of a validated `mnist` config block, reading from `raw_dir`."""
-        return cls(Path(raw_dir), mnist_config["dev_size"], mnist_config["train_size"], mnist_config["test_size"])
+        block = filled(mnist_config, "mnist")
+        return cls(Path(raw_dir), block["dev_size"], block["train_size"], block["test_size"], block["split"])
+
+    @property
+    def scheme(self) -> SplitScheme:
+        return SPLITS[self.split]
 
     def train_dev(self, seed: int) -> tuple[Split, Split]:
-        return train_dev_split(load_split(self.raw_dir, "train", self.train_size), self.dev_size, seed)
+        return self.scheme.train_dev(self, seed)
 
     def test(self) -> Split:
-        return load_split(self.raw_dir, "test", self.test_size)
+        return self.scheme.test(self)
+
+    def test_files(self) -> list[Path]:
+        """The raw files the test images come from."""
+        return split_files(self.raw_dir, self.scheme.test_source)
+
+
+@dataclass(frozen=True)
+class SplitScheme:
+    """How MNIST is cut into train, dev and test images, and which official split the test images come from."""
+
+    train_dev: Callable[[MnistSpec, int], tuple[Split, Split]]
+    test: Callable[[MnistSpec], Split]
+    test_source: str
+
+
+def code_test_count(spec: MnistSpec) -> int:
+    return spec.test_size or CODE_TEST_IMAGES
+
+
+def code_train_dev(spec: MnistSpec, seed: int) -> tuple[Split, Split]:
+    """The original code's train and dev: the training split less its last test images, cut by `seed`."""
+    train = load_split(spec.raw_dir, "train", spec.train_size)
+    if code_test_count(spec) >= len(train):
+        raise MnistError(
+            f"config key mnist.test_size: {code_test_count(spec)} is not allowed with split code: the training split "
+            f"holds {len(train)} images; allowed: fewer, leaving the train and dev images"
+        )
+    head = np.arange(len(train) - code_test_count(spec))
+    return train_dev_split(train.subset(head), spec.dev_size, seed)
+
+
+def code_test(spec: MnistSpec) -> Split:
+    """The original code's test images: the last ones of the training split."""
+    train = load_split(spec.raw_dir, "train", spec.train_size)
+    return train.subset(np.arange(max(len(train) - code_test_count(spec), 0), len(train)))
+
+
+SPLITS: dict[str, SplitScheme] = {
+    "official": SplitScheme(
+        lambda spec, seed: train_dev_split(load_split(spec.raw_dir, "train", spec.train_size), spec.dev_size, seed),
+        lambda spec: load_split(spec.raw_dir, "test", spec.test_size),
+        "test",
+    ),
+    "code": SplitScheme(code_train_dev, code_test, "train"),
+}
 
 
 def fetch(raw_dir: Path, mirror: str | None, md5: dict[str, str]) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from bgbias.config import filled
 from bgbias.errors import UserError
 from bgbias.models import EVAL_BATCH, Classifier, build_model, image_tensor, save_checkpoint, to_unit
 from bgbias.storage import StoredSplit, atomic_path, read_attributes
@@ -31,7 +32,8 @@ class TrainSpec:
     """Optimiser, schedule and stopping settings (a validated `train` block of the config).
 
     `patience` None trains every epoch and keeps the last weights (no early stopping); `lr_step` None keeps
-    the learning rate, else it is multiplied by `lr_gamma` every `lr_step` epochs.
+    the learning rate, else it is multiplied by `lr_gamma` every `lr_step` epochs; `reshuffle` False keeps the
+    first epoch's batch order for every epoch.
     """
 
     epochs: int
@@ -44,6 +46,12 @@ class TrainSpec:
     lr_step: int | None
     lr_gamma: float
     dropout: bool
+    reshuffle: bool
+
+    @classmethod
+    def of(cls, train_config: dict) -> TrainSpec:
+        """The settings of a validated `train` block (settings a slice left out at their defaults)."""
+        return cls(**filled(train_config, "train"))
 
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
@@ -127,7 +135,8 @@ def fit(
     start_epoch: Callable[[int], None] | None = None,
     end_epoch: Callable[[int, Classifier, torch.optim.Optimizer], None] | None = None,
 ) -> pd.DataFrame:
-    """The optimiser over shuffled batches, early stopping on `dev_eval`'s loss; `model` ends with the best weights
+    """The optimiser over shuffled batches (one seeded order per epoch, or the first for every epoch without
+    `spec.reshuffle`), early stopping on `dev_eval`'s loss; `model` ends with the best weights
     (the last ones without early stopping). `start_epoch(epoch)`, when given, runs before each epoch (e.g. to
     re-draw the paired versions), `end_epoch(epoch, model, optimiser)` after each epoch's training steps."""
     with seeded_torch(seed, device):
@@ -139,7 +148,8 @@ def fit(
             started = time.perf_counter()
             if start_epoch is not None:
                 start_epoch(epoch)
-            batches = torch.randperm(train_size, generator=order).to(device).split(spec.batch_size)
+            if spec.reshuffle or epoch == 1:
+                batches = torch.randperm(train_size, generator=order).to(device).split(spec.batch_size)
             total_loss, correct = train_epoch(model, optimiser, train_step, batches, epoch)
             if end_epoch is not None:
                 end_epoch(epoch, model, optimiser)
@@ -301,7 +311,7 @@ def train_and_save(
     log.info("training a %s on %d images (%d dev) on %s", model_name, len(train_split), len(dev_split), where)
     trajectory = Trajectory() if keep_trajectory else None
     net, epochs = train_classifier(
-        train_split, dev_split, spec=TrainSpec(**train_config), seed=seed, device=where, model_name=model_name,
+        train_split, dev_split, spec=TrainSpec.of(train_config), seed=seed, device=where, model_name=model_name,
         trajectory=trajectory,
     )
     write_history(Path(history), epochs, [dataset])

@@ -8,7 +8,7 @@ sys.path.insert(0, workflow.basedir)
 from bgbias.adversarial.attacks import attack_config_slice
 from bgbias.code_inputs import import_closure
 from bgbias.colour.datasets import biased_digits
-from bgbias.config import ConfigError, dataset_slice, paired_train_slice, selection_slice, validate_config
+from bgbias.config import ConfigError, dataset_slice, paired_train_slice, recorded, selection_slice, validate_config
 from bgbias.experiments import all_runs, load_experiments
 from bgbias.grid import (
     BASE_MODEL, DEFAULT_RUN, GREY_MODEL, MNIST_RAW, RANDOM_SELECTION, SUMMARY_TABLE, benchmark_pattern, log_pattern,
@@ -115,13 +115,14 @@ def code(script):
 
 
 def run_config(*keys):
-    """A function of the wildcards giving the setting `keys` of the job's run (for `params:`)."""
+    """A function of the wildcards giving the setting `keys` of the job's run (for `params:`); a block as slices
+    record it (`bgbias.config.recorded`)."""
 
     def lookup(wildcards):
         value = RUNS[wildcards.run].config
         for key in keys:
             value = value[key]
-        return value
+        return recorded(value, ".".join(keys)) if isinstance(value, dict) else value
 
     return lookup
 

@@ -83,6 +83,7 @@ rule paired_dataset:
         fraction=lambda wildcards: paired_cell(wildcards).fraction,
         copies=run_config("paired", "copies"),
         selection=lambda wildcards: paired_cell(wildcards).selection,
+        unbiased_pairs=run_config("paired", "unbiased_pairs"),
     threads: 1
     resources:
         **cpu_job(),

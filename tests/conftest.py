@@ -44,7 +44,7 @@ def bias_spec(**changes) -> BiasSpec:
 
 def train_spec(**changes) -> TrainSpec:
     """The default base-model training settings, with `changes`."""
-    return TrainSpec(**{**DEFAULTS["train"], **changes})
+    return TrainSpec.of({**DEFAULTS["train"], **changes})
 
 
 def paired_spec(train: dict | None = None, **changes):
@@ -63,7 +63,7 @@ def mini_mnist() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_spec() -> MnistSpec:
-    return MnistSpec(MINI_MNIST, dev_size=100, train_size=None, test_size=None)
+    return MnistSpec(MINI_MNIST, dev_size=100, train_size=None, test_size=None, split="official")
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,10 @@ from bgbias.config import ConfigError, deep_merge, load_config, load_schema, res
 from conftest import DEFAULTS, run_snakemake
 
 MODE_TEXT = (
-    "one of pool, basic, pure, random_pure, strips, noise, noise_weak, noise_minor, gaussian, salt_pepper, "
+    "one of pool, basic, pure, random_pure, strips, strips_black, noise, noise_weak, noise_minor, gaussian, salt_pepper, "
     "crossover, mixture or solid:<name> with name black, 1, 2, 3, 12, 13, 23, 123, special, half_1, half_2, "
     "half_3, half_12, half_13, half_23, half_123 or solid:r,g,b with channels 0..255 or mixture:<mode>,<mode>,... "
-    "with two or more of pool, basic, pure, random_pure, strips, noise, noise_weak, noise_minor, gaussian, salt_pepper"
+    "with two or more of pool, basic, pure, random_pure, strips, strips_black, noise, noise_weak, noise_minor, gaussian, salt_pepper"
 )
 RGB_TEXT = "an integer from 0 to 255"
 POOL = DEFAULTS["color_pool"]
@@ -171,7 +171,7 @@ BAD_CONFIGS = {
     "train not a mapping": (
         {"train": 5},
         "config key train: 5 is not allowed; allowed: a mapping with keys epochs, patience, batch_size, optimizer, "
-        "lr, momentum, weight_decay, lr_step, lr_gamma, dropout",
+        "lr, momentum, weight_decay, lr_step, lr_gamma, dropout, reshuffle",
     ),
     "copies 0": ({"paired": {"copies": 0}}, "config key paired.copies: 0 is not allowed; allowed: an integer >= 1"),
     "pick >= copies": (
@@ -209,7 +209,7 @@ BAD_CONFIGS = {
     "unparsable section": (
         {"train": "{epochs: 3"},
         "config key train: '{epochs: 3' is not allowed; allowed: a mapping with keys epochs, patience, batch_size, "
-        "optimizer, lr, momentum, weight_decay, lr_step, lr_gamma, dropout",
+        "optimizer, lr, momentum, weight_decay, lr_step, lr_gamma, dropout, reshuffle",
     ),
     "unknown top-level key": (
         {"epochs": 3},
@@ -219,7 +219,7 @@ BAD_CONFIGS = {
     "unknown nested key": (
         {"train": {"epoch": 3}},
         "config: unknown key 'epoch' in train; allowed keys: epochs, patience, batch_size, optimizer, lr, momentum, "
-        "weight_decay, lr_step, lr_gamma, dropout",
+        "weight_decay, lr_step, lr_gamma, dropout, reshuffle",
     ),
 }
 
@@ -290,7 +290,7 @@ def test_defaults_fill_every_key() -> None:
             assert "default" in node and last in section, path
     assert config["train"] == {
         "epochs": 100, "patience": 5, "batch_size": 50, "optimizer": "sgd", "lr": 0.001, "momentum": 0.8,
-        "weight_decay": 0, "lr_step": None, "lr_gamma": 0.1, "dropout": True,
+        "weight_decay": 0, "lr_step": None, "lr_gamma": 0.1, "dropout": True, "reshuffle": True,
     }
     assert config["adversarial"]["train"]["lr"] == 0.05 and config["adversarial"]["fine_tune"]["lr"] == 0.01
 
@@ -315,7 +315,7 @@ def test_command_line_strings_are_coerced_to_schema_types(tiny_config: dict) -> 
     config = validate_config(deep_merge(tiny_config, from_command_line))
     assert config["train"] == {
         "epochs": 3, "lr": 0.001, "dropout": False, "momentum": 0.5, "patience": 1, "batch_size": 50,
-        "optimizer": "adam", "weight_decay": 0, "lr_step": None, "lr_gamma": 0.1,
+        "optimizer": "adam", "weight_decay": 0, "lr_step": None, "lr_gamma": 0.1, "reshuffle": True,
     }
     assert config["seeds"] == [1, 2]
     assert config["paired"]["pick"] == 3 and config["paired"]["copies"] == 5 and config["paired"]["reg"] == 0

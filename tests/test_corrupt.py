@@ -98,7 +98,7 @@ def test_missing_mnist_file(mirror: Path, tiny_config: dict) -> None:
 def dataset(tmp_path_factory: pytest.TempPathFactory, mini_mnist: Path) -> Path:
     path = tmp_path_factory.mktemp("corrupt") / "biased.h5"
     make_biased_dataset(
-        path, mnist=MnistSpec(mini_mnist, dev_size=50, train_size=300, test_size=None), bias=bias_spec(),
+        path, mnist=MnistSpec(mini_mnist, dev_size=50, train_size=300, test_size=None, split="official"), bias=bias_spec(),
         colors=colour_spec(), seed=0, config_slice={"a": 1}, threads=1,
     )
     return path

@@ -177,7 +177,7 @@ def test_same_seed_gives_identical_arrays_another_seed_other_backgrounds(tmp_pat
 def test_unknown_modes_fail_before_any_work(tmp_path, mnist_spec):
     with pytest.raises(ValueError, match="unknown background mode 'noisy'"):
         make_test_dataset(
-            tmp_path / "t.h5", mnist=MnistSpec(tmp_path / "missing", 100, None, None), mode="noisy", colors=colour_spec(),
+            tmp_path / "t.h5", mnist=MnistSpec(tmp_path / "missing", 100, None, None, "official"), mode="noisy", colors=colour_spec(),
             seed=0, config_slice={}, threads=1,
         )
     with pytest.raises(ValueError, match="unknown background mode 'plain'"):

@@ -89,14 +89,18 @@ def test_sizes_must_fit_the_files(mini_mnist: Path) -> None:
         train_dev_split(load_split(mini_mnist, "train"), 600, seed=0)
     with pytest.raises(MnistError, match=r"config key mnist.test_size: 301 is not allowed: the test split of .* holds 300"):
         load_split(mini_mnist, "test", 301)
-    problems = size_problems({"train_size": None, "dev_size": 600, "test_size": 500}, mini_mnist)
+    problems = size_problems({"train_size": None, "dev_size": 600, "test_size": 500, "split": "official"}, mini_mnist)
     assert problems == [
         f"config key mnist.dev_size: 600 is not allowed: the training split of {mini_mnist} holds 600 images; "
         "allowed: at most 599",
         f"config key mnist.test_size: 500 is not allowed: the test split of {mini_mnist} holds 300 images; "
         "allowed: null or at most 300",
     ]
-    assert size_problems({"train_size": None, "dev_size": 100, "test_size": None}, mini_mnist) == []
+    assert size_problems({"train_size": None, "dev_size": 100, "test_size": None, "split": "official"}, mini_mnist) == []
+    assert size_problems({"train_size": None, "dev_size": 100, "test_size": 500, "split": "code"}, mini_mnist) == [
+        f"config key mnist.test_size: 500 is not allowed with split code and dev_size 100: the training split holds "
+        "600 images; allowed: at most 499"
+    ]
 
 
 @pytest.mark.real_mnist

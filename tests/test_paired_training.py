@@ -22,13 +22,27 @@ Z_PAIR = torch.tensor([[-1.0, -1.0, -4.0], [-0.5, -2.0, -1.5]])
 
 
 def test_distances_on_hand_made_tensors() -> None:
-    assert DISTANCES["l2"](Z, Z_PAIR).item() == pytest.approx(((4 + 0 + 4) + (0 + 4 + 0)) / 2)
-    assert DISTANCES["l1"](Z, Z_PAIR).item() == pytest.approx(((2 + 0 + 2) + (0 + 2 + 0)) / 2)
-    assert DISTANCES["none"](Z, Z_PAIR).item() == 0.0
+    assert DISTANCES["l2"](Z, Z_PAIR).tolist() == pytest.approx([4 + 0 + 4, 0 + 4 + 0])
+    assert DISTANCES["l1"](Z, Z_PAIR).tolist() == pytest.approx([2 + 0 + 2, 0 + 2 + 0])
+    assert DISTANCES["none"](Z, Z_PAIR).tolist() == [0.0, 0.0]
     p, q = Z.softmax(1), Z_PAIR.softmax(1)
-    expected_kl = (p * (p.log() - q.log())).sum(1).mean()
-    assert DISTANCES["kl"](Z, Z_PAIR).item() == pytest.approx(expected_kl.item(), rel=1e-5)
-    assert DISTANCES["kl"](Z, Z).item() == pytest.approx(0.0, abs=1e-7)
+    expected_kl = (p * (p.log() - q.log())).sum(1)
+    assert DISTANCES["kl"](Z, Z_PAIR).tolist() == pytest.approx(expected_kl.tolist(), rel=1e-5)
+    assert DISTANCES["kl"](Z, Z).tolist() == pytest.approx([0.0, 0.0], abs=1e-7)
+
+
+def test_the_summed_reduction_is_batch_size_times_the_mean() -> None:
+    torch.manual_seed(0)
+    model = LeNet(in_channels=3, dropout=False).double().eval()
+    x, x_pair = torch.rand(50, 3, 28, 28, dtype=torch.float64), torch.rand(50, 3, 28, 28, dtype=torch.float64)
+    y = torch.randint(0, 10, (50,))
+    cross_entropies = F.cross_entropy(model(x), y) + F.cross_entropy(model(x_pair), y)
+    mean, _ = paired_loss(model, x, x_pair, y, paired_spec(reg=0.5, reg_reduction="mean"))
+    summed, _ = paired_loss(model, x, x_pair, y, paired_spec(reg=0.5, reg_reduction="sum"))
+    assert (summed - cross_entropies).item() == pytest.approx(50 * (mean - cross_entropies).item(), rel=1e-9)
+    # the original code's l2 term: reg * mean(square(norm(z1 - z2))), the squared norm of the whole (50 x 10) matrix
+    code_term = 0.5 * torch.mean(torch.square(torch.norm(model(x) - model(x_pair))))
+    assert (summed - cross_entropies).item() == pytest.approx(code_term.item(), rel=1e-9)
 
 
 @pytest.mark.parametrize("method", ["none", "l1", "l2", "kl"])
@@ -41,7 +55,7 @@ def test_paired_loss_is_two_cross_entropies_plus_the_weighted_distance(method: s
     spec = paired_spec(method=method, target=target, reg=0.5)
     loss, logits = paired_loss(model, x, x_pair, y, spec)
     z, z_pair = (model(x), model(x_pair)) if target == "logits" else (model.features(x), model.features(x_pair))
-    expected = F.cross_entropy(model(x), y) + F.cross_entropy(model(x_pair), y) + 0.5 * DISTANCES[method](z, z_pair)
+    expected = F.cross_entropy(model(x), y) + F.cross_entropy(model(x_pair), y) + 0.5 * DISTANCES[method](z, z_pair).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
     assert torch.allclose(logits, model(x), atol=1e-5)
 

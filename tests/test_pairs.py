@@ -25,7 +25,7 @@ def build(raw_dir: Path, data_config: dict, path: Path, biased: Path, mode: str,
     """The paired dataset of `biased` on `mode`, K versions of a random `fraction` of the biased images."""
     build_paired(
         path, biased=biased, raw_dir=raw_dir, dataset_config=data_config, mode=mode, fraction=fraction, copies=K,
-        selection="random", ranking=None, seed=seed, threads=threads,
+        selection="random", unbiased_pairs="self", ranking=None, seed=seed, threads=threads,
     )
 
 

@@ -117,7 +117,7 @@ def test_a_fraction_augments_exactly_the_top_k(hand_made: dict, fraction: float)
     build_paired(
         paired, biased=hand_made["biased"], raw_dir=hand_made["raw"], dataset_config=dataset_slice(DEFAULTS | {
             "mnist": {**DEFAULTS["mnist"], "dev_size": 100}}), mode="pool", fraction=fraction, copies=2,
-        selection="bias_score", ranking=ranking, seed=0,
+        selection="bias_score", unbiased_pairs="self", ranking=ranking, seed=0,
     )
     for name in ("train", "dev"):
         order = read_ranking(ranking, name)

@@ -16,6 +16,7 @@ with log_to(snakemake.log[0]):
         fraction=params.fraction,
         copies=params.copies,
         selection=params.selection,
+        unbiased_pairs=params.unbiased_pairs,
         ranking=snakemake.input.ranking or None,
         seed=int(snakemake.wildcards.seed),
         threads=snakemake.threads,

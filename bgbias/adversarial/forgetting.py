@@ -68,7 +68,7 @@ def fine_tune_adversarial(
     net, _ = load_checkpoint(Path(base), in_channels=1)
     where = resolve_device(device)
     log.info("fine-tuning %s on %s on %s", base, adversarial_set, where)
-    epochs = fine_tune_on_set(net, Path(adversarial_set), spec=TrainSpec(**fine_tune_config), seed=seed, device=where)
+    epochs = fine_tune_on_set(net, Path(adversarial_set), spec=TrainSpec.of(fine_tune_config), seed=seed, device=where)
     write_history(Path(history), epochs, [base, adversarial_set])
     save_checkpoint(
         Path(model), net.cpu(),

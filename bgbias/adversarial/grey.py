@@ -70,7 +70,7 @@ def split_fields(split: StoredSplit) -> dict[str, np.ndarray]:
 def make_grey_dataset(path: Path, *, mnist: MnistSpec, seed: int, config_slice: dict) -> None:
     """Grey MNIST with `train`, `dev` (seeded split of the official training images) and `test` groups."""
     train, dev = mnist.train_dev(seed)
-    with atomic_path(Path(path), [*split_files(mnist.raw_dir, "train"), *split_files(mnist.raw_dir, "test")]) as partial:
+    with atomic_path(Path(path), list(dict.fromkeys([*split_files(mnist.raw_dir, "train"), *mnist.test_files()]))) as partial:
         with create_file(partial) as handle:
             write_attributes(handle, config_slice, seed)
             for name, split in (("train", train), ("dev", dev), ("test", mnist.test())):

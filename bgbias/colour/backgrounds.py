@@ -191,16 +191,28 @@ def random_pure_background(mask: np.ndarray, rng: np.random.Generator, context: 
     return fill_colors(mask.shape[0], random_colors(rng, mask.shape[0]))
 
 
-@register("strips")
-def strips_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
-    """Horizontal strips: rows with row % 5 < 2 get random colour A, the other rows random colour B."""
-    a, b = random_colors(rng, 2, mask.shape[0])
+def strips_of(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> Background:
+    """Horizontal strips: rows with row % 5 < 2 get colour a[i], the other rows b[i] ((N, 3) uint8 each)."""
     a_rows = np.arange(SIZE) % STRIP_PERIOD < STRIP_A_ROWS
     pixels = row_layer(np.stack([a, b], axis=1), (~a_rows).astype(np.intp))
     has_a, has_b = mask[:, a_rows].any((1, 2)), mask[:, ~a_rows].any((1, 2))
     one_colour = (a == b).all(-1) | ~has_a | ~has_b
     single = np.where(has_a[:, None], a, b).astype(np.int16)
     return Background(pixels, np.where(one_colour[:, None], single, np.int16(NOT_ONE_COLOUR)))
+
+
+@register("strips")
+def strips_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """Horizontal strips: rows with row % 5 < 2 get random colour A, the other rows random colour B."""
+    a, b = random_colors(rng, 2, mask.shape[0])
+    return strips_of(a, b, mask)
+
+
+@register("strips_black")
+def strips_black_background(mask: np.ndarray, rng: np.random.Generator, context: ModeContext) -> Background:
+    """The original code's strips: rows with row % 5 < 2 get one random colour, the other rows are black."""
+    colour = random_colors(rng, mask.shape[0])
+    return strips_of(colour, np.zeros_like(colour), mask)
 
 
 @register("noise")

@@ -175,7 +175,7 @@ def make_test_dataset(
     split = colored_split(mnist.test(), mode, rng_for(seed, "test", mode), colors)
     write_dataset(
         path, {"test": split}, config_slice=config_slice, seed=seed, threads=threads,
-        inputs=split_files(mnist.raw_dir, "test"),
+        inputs=mnist.test_files(),
     )
 
 

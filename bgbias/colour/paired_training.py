@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from bgbias.colour.pairs import PairedSplit, read_paired_split
+from bgbias.config import filled
 from bgbias.models import EVAL_BATCH, Classifier, load_checkpoint, save_checkpoint, to_unit
 from bgbias.seeding import rng_for
 from bgbias.storage import read_attributes
@@ -20,29 +21,32 @@ from bgbias.training import EpochResult, TrainSpec, fit, resolve_device, write_h
 
 log = logging.getLogger("bgbias")
 
-Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # per-image distances (N,) of two (N, D) batches
 
 
 def squared_l2(z: torch.Tensor, z_pair: torch.Tensor) -> torch.Tensor:
-    """Batch mean of the squared L2 norm of the difference."""
-    return (z - z_pair).pow(2).sum(1).mean()
+    """Squared L2 norm of the difference, per image."""
+    return (z - z_pair).pow(2).sum(1)
 
 
 def l1(z: torch.Tensor, z_pair: torch.Tensor) -> torch.Tensor:
-    """Batch mean of the L1 norm of the difference."""
-    return (z - z_pair).abs().sum(1).mean()
+    """L1 norm of the difference, per image."""
+    return (z - z_pair).abs().sum(1)
 
 
 def softmax_kl(z: torch.Tensor, z_pair: torch.Tensor) -> torch.Tensor:
-    """Batch mean of KL(softmax(z) || softmax(z_pair))."""
-    return F.kl_div(F.log_softmax(z_pair, 1), F.log_softmax(z, 1), reduction="batchmean", log_target=True)
+    """KL(softmax(z) || softmax(z_pair)), per image."""
+    return F.kl_div(F.log_softmax(z_pair, 1), F.log_softmax(z, 1), reduction="none", log_target=True).sum(1)
 
 
 def no_distance(z: torch.Tensor, z_pair: torch.Tensor) -> torch.Tensor:
-    return z.new_zeros(())
+    return z.new_zeros(len(z))
 
 
 DISTANCES: dict[str, Distance] = {"none": no_distance, "l2": squared_l2, "l1": l1, "kl": softmax_kl}
+# reg * D over a batch: the per-image mean (the notes'), or the sum (the original code's l2: the squared norm of the
+# whole batch's difference, `torch.mean(torch.square(torch.norm(z1 - z2)))` in its train_paired.py)
+REDUCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"mean": torch.mean, "sum": torch.sum}
 Target = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, penultimate activations) -> z
 TARGETS: dict[str, Target] = {"logits": lambda logits, features: logits, "penultimate": lambda logits, features: features}
 
@@ -57,12 +61,15 @@ class PairedSpec:
     target: str
     reg: float
     pick: str | int
+    reg_reduction: str
+    dev_loss: str
 
     @classmethod
     def of(cls, paired_config: dict) -> PairedSpec:
+        block = filled(paired_config, "paired")
         return cls(
-            TrainSpec(**paired_config["train"]), paired_config["method"], paired_config["target"],
-            paired_config["reg"], paired_config["pick"],
+            TrainSpec.of(block["train"]), block["method"], block["target"], block["reg"], block["pick"],
+            block["reg_reduction"], block["dev_loss"],
         )
 
 
@@ -76,7 +83,7 @@ def paired_loss(
     loss = (
         F.cross_entropy(logits[:count], y)
         + F.cross_entropy(logits[count:], y)
-        + spec.reg * DISTANCES[spec.method](z[:count], z[count:])
+        + spec.reg * REDUCTIONS[spec.reg_reduction](DISTANCES[spec.method](z[:count], z[count:]))
     )
     return loss, logits[:count]
 
@@ -124,8 +131,7 @@ def paired_dev_loss(model: Classifier, dev: PairTensors, spec: PairedSpec) -> Ep
     model.eval()
     total, correct = 0.0, 0
     with torch.no_grad():
-        for start in range(0, len(dev.labels), EVAL_BATCH):
-            index = torch.arange(start, min(start + EVAL_BATCH, len(dev.labels)), device=dev.labels.device)
+        for index in dev_batches(dev):
             x, x_pair, y = dev.batch(index)
             loss, logits = paired_loss(model, x, x_pair, y, spec)
             total += loss.item() * len(index)
@@ -133,16 +139,55 @@ def paired_dev_loss(model: Classifier, dev: PairTensors, spec: PairedSpec) -> Ep
     return EpochResult(total / len(dev.labels), correct / len(dev.labels))
 
 
+def version_cross_entropy(model: Classifier, dev: PairTensors, spec: PairedSpec) -> EpochResult:
+    """Mean cross-entropy and accuracy on the versions x' only, in training mode (dropout on): the original code's dev
+    criterion (train_paired.py evaluates its paired dev set without calling eval()). Only the dropout layer is put in
+    training mode, so that batch-norm statistics (rebias_cnn) are not updated by dev images."""
+    model.eval()
+    model.hidden[-1].train()
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for index in dev_batches(dev):
+            _, x_pair, y = dev.batch(index)
+            logits = model(x_pair)
+            total += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.argmax(1) == y).sum())
+    return EpochResult(total / len(dev.labels), correct / len(dev.labels))
+
+
+def dev_batches(dev: PairTensors) -> list[torch.Tensor]:
+    count = len(dev.labels)
+    return list(torch.arange(count, device=dev.labels.device).split(EVAL_BATCH))
+
+
+@dataclass(frozen=True)
+class DevLoss:
+    """A dev criterion of the fine-tune (early stopping and the kept weights), and whether the dev versions are
+    re-drawn before every evaluation (with `pick: random`) or drawn once."""
+
+    measure: Callable[[Classifier, PairTensors, PairedSpec], EpochResult]
+    redraw: bool
+
+
+DEV_LOSSES: dict[str, DevLoss] = {
+    "paired": DevLoss(paired_dev_loss, redraw=False),
+    "version_ce": DevLoss(version_cross_entropy, redraw=True),  # the code's dev loader picks at random per item
+}
+
+
 def paired_fine_tune(
     model: Classifier, train: PairedSplit, dev: PairedSplit, *, spec: PairedSpec, seed: int, device: torch.device
 ) -> pd.DataFrame:
-    """Fine-tune `model` on (x, x') pairs; early stopping on the paired dev loss; per-epoch history."""
+    """Fine-tune `model` on (x, x') pairs; early stopping on the dev criterion `spec.dev_loss`; per-epoch history."""
     model.set_dropout(spec.train.dropout)
     model.to(device)
     train_pairs, dev_pairs = PairTensors(train, device), PairTensors(dev, device)
-    dev_pairs.set_picks(draw_picks(dev, spec.pick, rng_for(seed, "paired_pick", "dev")))
+    dev_rng = rng_for(seed, "paired_pick", "dev")
+    dev_pairs.set_picks(draw_picks(dev, spec.pick, dev_rng))
     pick_rng = rng_for(seed, "paired_pick", "train")
     train_pairs.set_picks(draw_picks(train, spec.pick, pick_rng))
+    criterion = DEV_LOSSES[spec.dev_loss]
+    evaluations = 0
 
     def start_epoch(epoch: int) -> None:
         if spec.pick == "random" and epoch > 1:
@@ -153,9 +198,15 @@ def paired_fine_tune(
         loss, logits = paired_loss(model, x, x_pair, y, spec)
         return loss, (logits.argmax(1) == y).sum()
 
+    def dev_eval() -> EpochResult:
+        nonlocal evaluations
+        if criterion.redraw and spec.pick == "random" and evaluations > 0:
+            dev_pairs.set_picks(draw_picks(dev, spec.pick, dev_rng))
+        evaluations += 1
+        return criterion.measure(model, dev_pairs, spec)
+
     return fit(
-        model, step, len(train), lambda: paired_dev_loss(model, dev_pairs, spec),
-        spec=spec.train, seed=seed, device=device, start_epoch=start_epoch,
+        model, step, len(train), dev_eval, spec=spec.train, seed=seed, device=device, start_epoch=start_epoch,
     )
 
 

@@ -8,7 +8,9 @@ copied unchanged from the biased file):
 - `alt_index` (N,) int64: row of the image's versions in `alt_images`, or -1 when the
   image is paired with an exact copy of itself (unbiased digits, and biased digits
   left out by `augment_fraction`); identical copies are never stored. Augmented
-  images take rows 0..M-1 in the order of the split.
+  images take rows 0..M-1 in the order of the split. With `unbiased_pairs` a mode
+  (not `self`), the unbiased digits follow, in the order of the split: each with one
+  background of that mode, repeated for its K versions (the original code's pairing).
 - `alt_images` (M, K, 28, 28, 3) uint8: the K versions of the M augmented images:
   the same digit pixels (foreground untouched) over K fresh backgrounds of the
   augment mode. Chunked `ALT_CHUNK` (16) images with all their K versions per chunk
@@ -30,7 +32,8 @@ round(augment_fraction x count) are augmented. The order does not depend on the 
 or the fraction, so a smaller fraction augments a subset of a larger one.
 
 File attributes: `config` (JSON: the dataset config slice, the biased file's `bias`
-slice and `paired`: augment_mode, augment_fraction, copies), `seed`, `bgbias_version`,
+slice and `paired`: augment_mode, augment_fraction, copies, selection, and unbiased_pairs unless
+`self`), `seed`, `bgbias_version`,
 `copies` (K) and `augment_mode`.
 """
 
@@ -46,6 +49,7 @@ import h5py
 import numpy as np
 
 from bgbias.colour.backgrounds import Donors, canonical_mode, generate
+from bgbias.config import recorded
 from bgbias.colour.datasets import ColorSpec, background_mask, biased_digits
 from bgbias.mnist import Split, load_split, split_files
 from bgbias.seeding import rng_for
@@ -133,17 +137,35 @@ def read_versions(path: Path, name: str, alt_rows: np.ndarray, count: int) -> tu
     return images[back], modes[back]
 
 
+SELF = "self"  # unbiased_pairs: the unbiased digits are paired with an exact copy of themselves
+
+
 @dataclass(frozen=True)
 class PairSpec:
-    """What a paired dataset augments: the mode, the share of the biased images (chosen by `selection`), K."""
+    """What a paired dataset augments: the mode, the share of the biased images (chosen by `selection`), K, and what
+    the unbiased digits are paired with (`self`, or one background of a mode per image for all K versions)."""
 
     augment_mode: str
     augment_fraction: float
     copies: int
     selection: str
+    unbiased_pairs: str
 
     def __post_init__(self) -> None:
         canonical_mode(self.augment_mode)  # the config and the command line are validated by the schema
+        if self.unbiased_pairs != SELF:
+            canonical_mode(self.unbiased_pairs)
+
+
+@dataclass(frozen=True)
+class VersionRows:
+    """Rows of a split whose versions are stored: K fresh backgrounds of `mode` each, or with `one_draw` one
+    background per image repeated for its K versions."""
+
+    rows: np.ndarray
+    mode: str
+    one_draw: bool
+    rng: np.random.Generator
 
 
 RANKING_COLUMNS = ["split", "rank", "row", "source_index", "label", "score"]  # a selection's ranking CSV
@@ -184,31 +206,38 @@ def write_versions(
     group: h5py.Group,
     base: StoredSplit,
     masks: np.ndarray,
-    rows: np.ndarray,
+    parts: list[VersionRows],
     *,
-    spec: PairSpec,
-    rng: np.random.Generator,
+    copies: int,
     colors: ColorSpec,
     threads: int,
 ) -> None:
-    """Write `alt_images`, `alt_bg_color` and `alt_bg_mode` of the augmented `rows`, BATCH images at a time."""
-    copies = spec.copies
-    alt_colors = np.empty((len(rows), copies, 3), np.int16)
-    alt_modes = np.empty((len(rows), copies), MODE_DTYPE)
+    """Write `alt_images`, `alt_bg_color` and `alt_bg_mode` of the rows of `parts`, in order, BATCH images at a time."""
+    total = sum(len(part.rows) for part in parts)
+    alt_colors = np.empty((total, copies, 3), np.int16)
+    alt_modes = np.empty((total, copies), MODE_DTYPE)
     donors = Donors(base.images, masks, base.bg_color, np.empty(0, np.int64))
     context = colors.context()
-    with chunk_writer(group, "alt_images", (len(rows), copies, 28, 28, 3), ALT_CHUNK, threads) as writer:
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            mask = np.repeat(masks[batch], copies, axis=0)
-            own = dataclasses.replace(donors, own=np.repeat(batch, copies))
-            background = generate(spec.augment_mode, mask, rng, dataclasses.replace(context, donors=own))
-            shape = (len(batch), copies, 28, 28)
-            writer.append(keep_foreground(background.pixels.reshape(*shape, 3), base.images[batch], ~masks[batch]))
-            alt_colors[start : start + len(batch)] = background.colors.reshape(len(batch), copies, 3)
-            modes = spec.augment_mode.encode() if background.modes is None else background.modes.reshape(shape[:2])
-            alt_modes[start : start + len(batch)] = modes
-            report_progress(group.name, start + len(batch), len(rows))
+    done = 0
+    with chunk_writer(group, "alt_images", (total, copies, 28, 28, 3), ALT_CHUNK, threads) as writer:
+        for part in parts:
+            draws = 1 if part.one_draw else copies
+            for start in range(0, len(part.rows), BATCH):
+                batch = part.rows[start : start + BATCH]
+                mask = np.repeat(masks[batch], draws, axis=0)
+                own = dataclasses.replace(donors, own=np.repeat(batch, draws))
+                background = generate(part.mode, mask, part.rng, dataclasses.replace(context, donors=own))
+                shape = (len(batch), draws, 28, 28)
+                pixels = background.pixels.reshape(*shape, 3)
+                if part.one_draw:
+                    pixels = np.repeat(pixels, copies, axis=1)
+                writer.append(keep_foreground(pixels, base.images[batch], ~masks[batch]))
+                colours = background.colors.reshape(len(batch), draws, 3)
+                alt_colors[done : done + len(batch)] = colours
+                modes = part.mode.encode() if background.modes is None else background.modes.reshape(shape[:2])
+                alt_modes[done : done + len(batch)] = modes
+                done += len(batch)
+                report_progress(group.name, done, total)
     group.create_dataset("alt_bg_color", data=alt_colors, **COMPRESSION)
     group.create_dataset("alt_bg_mode", data=alt_modes, **COMPRESSION)
 
@@ -240,13 +269,20 @@ def write_paired_split(
         order = read_ranking(ranking, name)
         if not np.array_equal(np.sort(order), np.flatnonzero(np.isin(base.labels, digits))):
             raise DatasetFileError(f"{ranking} does not rank the biased {name} images of {source.filename}")
-    rows = augmented_rows(order, spec.augment_fraction)
+    parts = [VersionRows(
+        augmented_rows(order, spec.augment_fraction), spec.augment_mode, False,
+        rng_for(seed, "paired", name, spec.augment_mode),
+    )]
+    if spec.unbiased_pairs != SELF:
+        unbiased = np.flatnonzero(~np.isin(base.labels, digits))
+        rng = rng_for(seed, "paired", name, "unbiased_pairs", spec.unbiased_pairs)
+        parts.append(VersionRows(unbiased, spec.unbiased_pairs, True, rng))
+    rows = np.concatenate([part.rows for part in parts])
     alt_index = np.full(len(base), -1, np.int64)
     alt_index[rows] = np.arange(len(rows))
     group = handle[name]
     group.create_dataset("alt_index", data=alt_index, **COMPRESSION)
-    rng = rng_for(seed, "paired", name, spec.augment_mode)
-    write_versions(group, base, masks, rows, spec=spec, rng=rng, colors=colors, threads=threads)
+    write_versions(group, base, masks, parts, copies=spec.copies, colors=colors, threads=threads)
 
 
 def make_paired_dataset(
@@ -269,15 +305,15 @@ def make_paired_dataset(
     `ranking` is the ranking CSV of the spec's selection (None for `random`).
     """
     with open_dataset(biased) as source:
-        recorded = json.loads(source.attrs["config"])
-        if "bias" not in recorded:
+        source_config = json.loads(source.attrs["config"])
+        if "bias" not in source_config:
             raise DatasetFileError(f"{biased} records no `bias` config: it is not a biased dataset file")
-        bias = recorded["bias"]
+        bias = source_config["bias"]
         digits = biased_digits(bias["mode"], bias["biased_digits"])
-        paired = {
+        paired = recorded({
             "augment_mode": spec.augment_mode, "augment_fraction": spec.augment_fraction, "copies": spec.copies,
-            "selection": spec.selection,
-        }
+            "selection": spec.selection, "unbiased_pairs": spec.unbiased_pairs,
+        }, "paired")
         with atomic_path(path, inputs) as partial:
             with create_file(partial) as handle:
                 write_attributes(handle, {**config_slice, "bias": bias, "paired": paired}, seed)
@@ -302,17 +338,19 @@ def build_paired(
     fraction: float,
     copies: int,
     selection: str,
+    unbiased_pairs: str,
     ranking: Path | None,
     seed: int,
     threads: int = 1,
 ) -> None:
     """Stage: the paired dataset of a biased dataset: `copies` versions of `fraction` of the biased images, chosen
-    by `selection` (its `ranking` CSV; None for `random`), on `mode`."""
+    by `selection` (its `ranking` CSV; None for `random`), on `mode`; the unbiased digits paired per
+    `unbiased_pairs`."""
     make_paired_dataset(
         Path(output),
         biased=Path(biased),
         mnist_train=load_split(Path(raw_dir), "train", dataset_config["mnist"]["train_size"]),
-        spec=PairSpec(mode, fraction, copies, selection),
+        spec=PairSpec(mode, fraction, copies, selection, unbiased_pairs),
         ranking=Path(ranking) if ranking else None,
         inputs=[Path(biased), *split_files(raw_dir, "train"), *([Path(ranking)] if ranking else [])],
         colors=ColorSpec.of(dataset_config),
