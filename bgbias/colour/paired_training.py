@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from bgbias.colour.pairs import PairedSplit, read_paired_split
+from bgbias.colour.pairs import PairedSplit, marked_images, read_paired_split
 from bgbias.config import filled
 from bgbias.models import EVAL_BATCH, Classifier, load_checkpoint, save_checkpoint, to_unit
 from bgbias.seeding import rng_for
@@ -227,13 +227,16 @@ def paired_train(
     net, meta = load_checkpoint(Path(base), in_channels=3)
     train_split, dev_split = read_paired_split(paired_dataset, "train"), read_paired_split(paired_dataset, "dev")
     where = resolve_device(device)
+    recorded_config = read_attributes(paired_dataset)["config"]
+    marked = marked_images(train_split, recorded_config["bias"])
     log.info(
-        "paired fine-tuning of %s on %s: %d pairs (%d augmented, K=%d), %s on %s",
-        base, paired_dataset, len(train_split), int((train_split.alt_index >= 0).sum()), train_split.copies, spec, where,
+        "paired fine-tuning of %s on %s: %d pairs (%d augmented biased images, %d unbiased paired with other "
+        "backgrounds, K=%d), %s on %s", base, paired_dataset, len(train_split), marked,
+        int((train_split.alt_index >= 0).sum()) - marked, train_split.copies, spec, where,
     )
     epochs = paired_fine_tune(net, train_split, dev_split, spec=spec, seed=seed, device=where)
     write_history(Path(history), epochs, [base, paired_dataset])
-    pairing = {**read_attributes(paired_dataset)["config"]["paired"], "marked": int((train_split.alt_index >= 0).sum())}
+    pairing = {**recorded_config["paired"], "marked": marked}
     save_checkpoint(
         Path(model), net.cpu(),
         {

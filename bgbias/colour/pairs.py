@@ -99,6 +99,12 @@ class PairedSplit:
         return paired
 
 
+def marked_images(split: PairedSplit, bias: dict) -> int:
+    """The biased images of `split` that have versions (augmented), under the `bias` config the file records."""
+    digits = biased_digits(bias["mode"], bias["biased_digits"])
+    return int(((split.alt_index >= 0) & np.isin(split.base.labels, digits)).sum())
+
+
 def read_paired_split(path: Path, name: str) -> PairedSplit:
     """Read split `name` of a paired dataset file into memory."""
     base = read_split(path, name)
