@@ -4,7 +4,11 @@ An experiment file holds config keys (an overlay) and, optionally:
 
 - `description`: one line, shown above its tables;
 - `setups`: named overlays over the experiment's own, one run each (e.g. `initial` and `later`), each with an
-  optional `description` of its own.
+  optional `description` and `claims_column` of its own;
+- `claims_column`: the run (or, in a setup, that setup's run) is a column of the claims table of
+  docs/reproduction.md, under this title;
+- `ablation`: the experiment's setups are rows of an ablation table (`tables/ablation.*`): each `models` x
+  `test_set` accuracy as the per-seed difference to the `baseline` run, with the runs of `compare` beside.
 
 A run's config is, from lowest to highest precedence: config.yaml, the `--configfile` files, the
 experiment's overlay, the setup's overlay, the `--config` values. Its outputs live under
@@ -21,7 +25,8 @@ from pathlib import Path
 from bgbias.config import ConfigError, deep_merge, read_mapping, validate_config
 from bgbias.grid import Grid
 
-EXPERIMENT_KEYS = ("description", "setups")  # the keys of an experiment file that are not config keys
+EXPERIMENT_KEYS = ("description", "setups", "claims_column", "ablation")  # keys of an experiment file that are not config
+SETUP_KEYS = ("description", "claims_column")  # keys of a setup that are not config
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -34,6 +39,7 @@ class Run:
     setup: str | None
     config: dict  # validated
     description: str
+    claims_column: str | None  # its column title in the claims table of docs/reproduction.md, if it is one
 
     @property
     def grid(self) -> Grid:
@@ -41,10 +47,22 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Ablation:
+    """An experiment whose setups are rows: each one's accuracy of `models` on `test_set` as the per-seed difference to
+    the run `baseline`, beside the runs of `compare`."""
+
+    baseline: str
+    compare: tuple[str, ...]
+    models: tuple[str, ...]
+    test_set: str
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     description: str
     runs: dict[str, Run]  # by setup name (the experiment's name when it has one setup)
+    ablation: Ablation | None
 
     @property
     def has_setups(self) -> bool:
@@ -67,19 +85,50 @@ def load_experiment(path: Path, base: dict, overrides: dict) -> Experiment:
         run_name = name if setup is None else f"{name}/{setup}"
         setup_overlay = dict(setup_overlay or {})
         description = str(setup_overlay.pop("description", overlay.get("description", "")))
+        claims_column = setup_overlay.pop("claims_column", overlay.get("claims_column"))
         merged = deep_merge(deep_merge(deep_merge(base, common), setup_overlay), overrides)
         try:
             config = validate_config(merged)
         except ConfigError as error:
             where = f"experiment {run_name} ({path})"
             raise ConfigError("\n".join(f"{where}: {line}" for line in str(error).splitlines())) from None
-        runs[setup or name] = Run(run_name, name, setup, config, " ".join(description.split()))
-    return Experiment(name, str(overlay.get("description", "")), runs)
+        runs[setup or name] = Run(
+            run_name, name, setup, config, " ".join(description.split()),
+            None if claims_column is None else str(claims_column),
+        )
+    return Experiment(name, str(overlay.get("description", "")), runs, ablation_of(path, overlay.get("ablation")))
+
+
+ABLATION_KEYS = {"baseline": str, "compare": list, "models": list, "test_set": str}
+
+
+def ablation_of(path: Path, block) -> Ablation | None:
+    """The `ablation` block of an experiment file; ConfigError naming the file when it is not one."""
+    if block is None:
+        return None
+    if not isinstance(block, dict) or set(block) != set(ABLATION_KEYS) or not all(
+        isinstance(block[key], kind) for key, kind in ABLATION_KEYS.items()
+    ):
+        raise ConfigError(
+            f"experiment file {path}: ablation {block!r} is not allowed; allowed: a mapping with baseline (a run name), "
+            "compare (a list of run names), models (a list of model names) and test_set (a test-set name)"
+        )
+    return Ablation(block["baseline"], tuple(block["compare"]), tuple(block["models"]), block["test_set"])
 
 
 def load_experiments(folder: Path, base: dict, overrides: dict) -> dict[str, Experiment]:
-    """Every experiment of `folder` (`*.yaml`), by name."""
-    return {path.stem: load_experiment(path, base, overrides) for path in sorted(Path(folder).glob("*.yaml"))}
+    """Every experiment of `folder` (`*.yaml`), by name; the runs an ablation names must exist."""
+    experiments = {path.stem: load_experiment(path, base, overrides) for path in sorted(Path(folder).glob("*.yaml"))}
+    runs = all_runs(experiments)
+    for name, experiment in experiments.items():
+        ablation = experiment.ablation
+        unknown = [run for run in (ablation.baseline, *ablation.compare) if run not in runs] if ablation else []
+        if unknown:
+            raise ConfigError(
+                f"experiment file {Path(folder) / name}.yaml: ablation names runs {unknown} that do not exist; "
+                f"allowed: {', '.join(runs)}"
+            )
+    return experiments
 
 
 def all_runs(experiments: dict[str, Experiment]) -> dict[str, Run]:

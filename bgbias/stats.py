@@ -99,3 +99,56 @@ def summarize(values) -> Summary:
     std = float(finite.std(ddof=1))
     half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * std / math.sqrt(n)
     return Summary(mean, std, n, mean - half, mean + half)
+
+
+MOST_SEEDS = 10_000  # seeds_to_decide gives up beyond this
+
+
+def seeds_to_decide(summary: Summary, distance: float) -> int | None:
+    """The fewest seeds n whose 95 % interval, at the observed standard deviation s, is narrower on each side than
+    `distance` (the gap from the observed mean to the nearest edge of a band): t(0.975, n - 1) * s / sqrt(n) <
+    distance. None when no n up to MOST_SEEDS does (a mean on the edge) or there is no spread to go by."""
+    if summary.n < 2 or not math.isfinite(summary.std) or distance <= 0:
+        return None
+    if summary.std == 0:
+        return 2
+    n = 2
+    while t_quantile(0.5 + CONFIDENCE / 2, n - 1) * summary.std / math.sqrt(n) >= distance:
+        n = n + 1 if n < 100 else int(n * 1.1)
+        if n > MOST_SEEDS:
+            return None
+    return n
+
+
+@dataclass(frozen=True)
+class Band:
+    """The values a claim allows, low to high (either edge may be infinite), and the words of its three verdicts: the
+    95 % interval inside the band, entirely outside it, or across an edge (undecided)."""
+
+    low: float
+    high: float
+    inside: str = "reproduced"
+    outside: str = "not reproduced"
+
+    def verdict(self, summary: Summary) -> str:
+        """`inside`, `outside`, or `undecided (about N seeds would decide)`; one seed gives no interval."""
+        if summary.n == 0:
+            return "not run"
+        if summary.n == 1:
+            return "undecided (one seed: no interval)"
+        if self.low <= summary.low and summary.high <= self.high:
+            return self.inside
+        if summary.high < self.low or summary.low > self.high:
+            return self.outside
+        mean = summary.mean
+        if self.low <= mean <= self.high:
+            distance = min(mean - self.low, self.high - mean)
+        else:
+            distance = max(self.low - mean, mean - self.high)
+        needed = seeds_to_decide(summary, distance)
+        return f"undecided ({'about ' + str(needed) if needed else 'no number of'} seeds would decide)"
+
+
+def about(value: float, tolerance: float) -> Band:
+    """The band of a claimed value "about v": v ± tolerance."""
+    return Band(value - tolerance, value + tolerance)

@@ -253,18 +253,46 @@ def setup_paths(kind, **fixed):
 
 
 def experiment_outputs(experiment):
-    """Every output of the runs of an experiment, and its comparison tables."""
-    tables = [pattern(kind, root=f"results/{experiment}", table="comparison") for kind in ("table_csv", "table_md")]
+    """Every output of the runs of an experiment, its comparison tables and, for an ablation, its table and figure."""
+    names = ["comparison", *(["ablation"] if experiment in ABLATIONS else [])]
+    root = f"results/{experiment}"
+    tables = [pattern(kind, root=root, table=name) for name in names for kind in ("table_csv", "table_md")]
+    tables += [pattern("figure", root=root, figure="ablation")] if experiment in ABLATIONS else []
     return [path for run in EXPERIMENTS[experiment].runs.values() for path in run.grid.outputs()] + tables
 
 
-def claim_metrics(experiment, models, test_sets):
-    """Run name -> the metrics JSONs of `models` x `test_sets` over the seeds of each run of `experiment`."""
+def run_metrics(run, models=None, test_sets=None):
+    """The metrics JSONs of a run's `models` x `test_sets` (None: all of the run's) over its seeds."""
+    grid = run.grid
+    return grid.paths("metrics", seed=grid.seeds, model=models or grid.models, test_set=test_sets or list(grid.test_sets))
+
+
+def claim_columns():
+    """Claims column title -> the metrics JSONs on the pool and noise test sets of the run that experiments/*.yaml
+    mark with that `claims_column`."""
     return {
-        run.name: run.grid.paths("metrics", seed=run.grid.seeds, model=models, test_set=test_sets)
-        for run in EXPERIMENTS[experiment].runs.values()
+        run.claims_column: run_metrics(run, test_sets=[name for name in ("pool", "noise") if name in run.grid.test_sets])
+        for run in RUNS.values() if run.claims_column
     }
 
 
-STUDY = ("study", ["base", "paired-pool-f1", "paired-noise-f1", "paired-strips-f1"], ["pool", "noise"])
-REBIAS = ("rebias", ["base"], ["pool"])
+def ablation_rows(experiment):
+    """Row name -> run of an ablation experiment: its setups, then the runs it compares with."""
+    runs = EXPERIMENTS[experiment].runs.values()
+    return {**{run.setup: run for run in runs}, **{name: RUNS[name] for name in EXPERIMENTS[experiment].ablation.compare}}
+
+
+def ablation_metrics(experiment, which):
+    """The metrics JSONs of an ablation's `rows` (row -> paths) or its `baseline` (run -> paths)."""
+    ablation = EXPERIMENTS[experiment].ablation
+    runs = ablation_rows(experiment) if which == "rows" else {ablation.baseline: RUNS[ablation.baseline]}
+    return {name: run_metrics(run, list(ablation.models), [ablation.test_set]) for name, run in runs.items()}
+
+
+ABLATIONS = [name for name, experiment in EXPERIMENTS.items() if experiment.ablation]
+REBIAS = "rebias"
+
+
+def rebias_metrics():
+    """Run name -> the base model's metrics JSONs on the pool test set, for each run of the rebias experiment."""
+    return {run.name: run_metrics(run, ["base"], ["pool"]) for run in EXPERIMENTS[REBIAS].runs.values()}

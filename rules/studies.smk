@@ -63,19 +63,65 @@ rule experiment_all:
         "../workflow_scripts/manifest.py"
 
 
+rule ablation_table:
+    input:
+        rows=lambda wildcards: sum(ablation_metrics(wildcards.experiment, "rows").values(), []),
+        baseline=lambda wildcards: sum(ablation_metrics(wildcards.experiment, "baseline").values(), []),
+        code=code("ablation_table"),
+    output:
+        csv=report(
+            pattern("table_csv", root="results/{experiment}", table="ablation"),
+            caption="../report/ablation.rst",
+            category="Experiments side by side",
+            labels={"experiment": "{experiment}", "kind": "ablation table"},
+        ),
+        md=pattern("table_md", root="results/{experiment}", table="ablation"),
+        png=report(
+            pattern("figure", root="results/{experiment}", figure="ablation"),
+            caption="../report/ablation.rst",
+            category="Experiments side by side",
+            labels={"experiment": "{experiment}", "kind": "ablation figure"},
+        ),
+    params:
+        rows=lambda wildcards: ablation_metrics(wildcards.experiment, "rows"),
+        baseline=lambda wildcards: ablation_metrics(wildcards.experiment, "baseline"),
+        models=lambda wildcards: list(EXPERIMENTS[wildcards.experiment].ablation.models),
+        test_set=lambda wildcards: EXPERIMENTS[wildcards.experiment].ablation.test_set,
+        description=lambda wildcards: EXPERIMENTS[wildcards.experiment].description,
+        descriptions=lambda wildcards: {
+            **{name: run.description for name, run in ablation_rows(wildcards.experiment).items()},
+            EXPERIMENTS[wildcards.experiment].ablation.baseline: RUNS[
+                EXPERIMENTS[wildcards.experiment].ablation.baseline].description,
+        },
+    wildcard_constraints:
+        experiment=one_of(ABLATIONS),
+    localrule: True
+    priority: PRIORITY["table"]
+    log:
+        log_pattern("table_csv", root="results/{experiment}", table="ablation"),
+    benchmark:
+        benchmark_pattern("table_csv", root="results/{experiment}", table="ablation")
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/ablation_table.py"
+
+
 rule reproduction:
     input:
-        study=lambda wildcards: sum(claim_metrics(*STUDY).values(), []),
-        rebias=lambda wildcards: sum(claim_metrics(*REBIAS).values(), []),
+        columns=lambda wildcards: sum(claim_columns().values(), []),
+        ablations=[pattern("table_md", root=f"results/{name}", table="ablation") for name in ABLATIONS],
+        rebias=lambda wildcards: sum(rebias_metrics().values(), []),
         code=code("reproduction"),
     output:
         "docs/reproduction.md",
     params:
-        study=lambda wildcards: {run.split("/")[-1]: paths for run, paths in claim_metrics(*STUDY).items()},
-        rebias=lambda wildcards: claim_metrics(*REBIAS),
-        correlations=lambda wildcards: {run.name: run.config["bias"]["correlation"] for run in EXPERIMENTS["rebias"].runs.values()},
-        recipes=lambda wildcards: {run.name: run.config["model"] for run in EXPERIMENTS["rebias"].runs.values()},
-        descriptions=lambda wildcards: {run.setup: run.description for run in EXPERIMENTS["study"].runs.values()},
+        columns=lambda wildcards: claim_columns(),
+        descriptions=lambda wildcards: {run.claims_column: run.description for run in RUNS.values() if run.claims_column},
+        ablations={name: pattern("table_md", root=f"results/{name}", table="ablation") for name in ABLATIONS},
+        rebias=lambda wildcards: rebias_metrics(),
+        correlations=lambda wildcards: {run.name: run.config["bias"]["correlation"] for run in EXPERIMENTS[REBIAS].runs.values()},
+        recipes=lambda wildcards: {run.name: run.config["model"] for run in EXPERIMENTS[REBIAS].runs.values()},
     localrule: True
     log:
         "results/logs/reproduction.log",

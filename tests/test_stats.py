@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bgbias.stats import summarize, t_quantile
+from bgbias.stats import Band, Summary, about, seeds_to_decide, summarize, t_quantile
 
 
 @pytest.mark.parametrize(  # two-sided 95 % critical values, from any t table
@@ -38,3 +38,29 @@ def test_paired_differences_are_summarised_per_seed() -> None:
     difference = summarize([a - b for a, b in zip(pool, noise)])
     assert difference.mean == pytest.approx(0.14) and difference.std == pytest.approx(0.01)
     assert difference.low == pytest.approx(0.14 - 4.3027 * 0.01 / math.sqrt(3), abs=1e-4)
+
+
+def test_verdicts_decide_on_the_whole_interval() -> None:
+    band = about(0.85, 0.02)  # [0.83, 0.87]
+    assert band.verdict(summarize([0.845, 0.85, 0.855])) == "reproduced"  # [0.838, 0.862] inside
+    assert band.verdict(summarize([0.93, 0.94, 0.95])) == "not reproduced"  # entirely above
+    # the initial setup's strips-paired model: 0.919 [0.864, 0.975] overlaps the band, its mean 0.07 above the claim;
+    # the old rule (any overlap) called it reproduced
+    strips = Summary(0.919, 0.022, 3, 0.864, 0.975)
+    assert band.verdict(strips) == "undecided (about 4 seeds would decide)"
+    assert band.verdict(summarize([0.8])) == "undecided (one seed: no interval)"
+    assert band.verdict(summarize([])) == "not run"
+
+
+def test_seeds_to_decide_by_hand() -> None:
+    """s 0.022, distance 0.049: n 3 gives 4.3027 x 0.022 / sqrt(3) = 0.0547, n 4 gives 3.1824 x 0.022 / 2 = 0.0350."""
+    assert seeds_to_decide(Summary(0.919, 0.022, 3, 0.864, 0.975), 0.049) == 4
+    assert seeds_to_decide(Summary(0.919, 0.022, 3, 0.864, 0.975), 0.0) is None  # a mean on the edge never decides
+    assert seeds_to_decide(Summary(0.5, math.nan, 1, 0.5, 0.5), 0.1) is None  # no spread to go by
+
+
+def test_comparisons_hold_reverse_or_stay_undecided() -> None:
+    above = Band(0.0, math.inf, inside="holds", outside="reversed")
+    assert above.verdict(summarize([0.10, 0.12, 0.14])) == "holds"
+    assert above.verdict(summarize([-0.10, -0.12, -0.14])) == "reversed"
+    assert above.verdict(summarize([0.023 - 0.027, 0.023, 0.023 + 0.027])).startswith("undecided (about")

@@ -1,58 +1,82 @@
-"""docs/reproduction.md: each claim of the original notes measured in both setups over seeds, with a verdict, and
-ReBias's published vanilla results beside ours. Stage: `write_reproduction`.
+"""docs/reproduction.md: each claim of the original notes measured in every claims column (the notes' procedure and the
+original code's, in the initial and the later setup) over seeds, with a three-way verdict; the original code's single
+runs beside ours; the ablation that names the cause of a gap; ReBias's published vanilla results beside ours.
+Stages: `write_reproduction`, `write_ablation`.
 
-Verdict rules (stated in the document):
-
-- a claimed value "about v" is reproduced when the 95 % confidence interval of our mean overlaps [v - 0.02, v + 0.02];
-- "accurate" means the interval lies above 0.90, "misclassified" that it lies below 0.80;
-- "stays at its best" on another test set: the per-seed difference has a mean within 0.01 of 0;
-- a ReBias row is reproduced when our mean is within 5 points (0.05) of ReBias's published mean.
+Verdicts are decided on the 95 % interval of the mean over seeds against the band a claim allows (`bgbias.stats.Band`):
+inside the band, entirely outside it, or undecided, with the number of seeds that would decide it at the observed
+spread.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
 
-import numpy as np
-import pandas as pd
+import matplotlib
 
-from bgbias import __version__
-from bgbias.stats import Summary, summarize
-from bgbias.storage import atomic_path, read_json
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
-TOLERANCE = 0.02  # "about v": our interval must overlap v +- this
+from bgbias import __version__  # noqa: E402
+from bgbias.figures import save_figure  # noqa: E402
+from bgbias.stats import Band, Summary, about, summarize  # noqa: E402
+from bgbias.storage import atomic_path, read_json, write_csv_markdown  # noqa: E402
+
+TOLERANCE = 0.02  # "about v": v +- this
 ACCURATE, MISCLASSIFIED = 0.90, 0.80
-SAME = 0.01  # "stays at its best": |mean difference| at most this
-REBIAS_POINTS = 0.05
+SAME = 0.01  # "stays at its best": the per-seed difference within +- this
+REBIAS_POINTS = 5.0
 # ReBias (Bahng et al., ICML 2020), Table 1, vanilla model, unbiased accuracy (%) on Biased-MNIST, mean of 3 runs
 REBIAS_VANILLA = {0.999: 10.4, 0.997: 33.4, 0.995: 72.1, 0.990: 89.1}
+# The original code's single run of its later setup on this kind of machine (shared/DESIGN.md): accuracy on a pool
+# test set, by role, beside the `later-code` column (the same setup and procedure)
+ORIGINAL_CODE_RUN = {"base": 0.487, "pool-paired": 0.985, "noise-paired": 0.957}
+ORIGINAL_CODE_COLUMN = "later-code"
 UNBIASED, BIASED = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
+# the models a claim names, by role: the first of a role's names that a column has (the code's strips: strips_black)
+ROLES = {
+    "base": ("base",),
+    "pool-paired": ("paired-pool-f1",),
+    "noise-paired": ("paired-noise-f1",),
+    "strips-paired": ("paired-strips-f1", "paired-strips_black-f1"),
+}
+POSITIVE = Band(0.0, math.inf, inside="holds", outside="reversed")  # a per-seed difference above 0
+SEEDS_RULE = (
+    "*Undecided* cells give the seeds that would decide them if the mean and standard deviation s stayed as observed: "
+    "the smallest n with t(0.975, n − 1) · s / √n below the distance from the mean to the nearest edge of the band."
+)
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One claim of the original notes: what it says, how it is measured per seed, and the verdict rule."""
-
-    text: str
-    measure: Callable[[pd.DataFrame], pd.Series]  # per-seed values from a setup's metrics (one row per JSON)
-    verdict: Callable[[Summary], bool]
-    rule: str
+def role_model(metrics: pd.DataFrame, role: str) -> str:
+    """The model of `role` in a column's metrics (its first name of the role that is present)."""
+    present = set(metrics["model"])
+    return next((name for name in ROLES[role] if name in present), ROLES[role][0])
 
 
 def per_seed(metrics: pd.DataFrame, model: str, test_set: str, value: Callable[[pd.Series], float]) -> pd.Series:
+    """`value` of each seed's metrics of `model` on `test_set`, indexed by seed."""
     rows = metrics[(metrics["model"] == model) & (metrics["test_set"] == test_set)].sort_values("seed")
     return pd.Series([value(row) for _, row in rows.iterrows()], index=rows["seed"].to_numpy(), dtype=float)
 
 
-def accuracy_of(model: str, test_set: str = "pool") -> Callable[[pd.DataFrame], pd.Series]:
-    return lambda metrics: per_seed(metrics, model, test_set, lambda row: row["accuracy"])
+def accuracy(row: pd.Series) -> float:
+    return row["accuracy"]
 
 
-def digits_of(model: str, digits: tuple[int, ...]) -> Callable[[pd.DataFrame], pd.Series]:
+def accuracy_of(role: str, test_set: str = "pool") -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda metrics: per_seed(metrics, role_model(metrics, role), test_set, accuracy)
+
+
+def digits_of(role: str, digits: tuple[int, ...]) -> Callable[[pd.DataFrame], pd.Series]:
     """The mean per-digit accuracy over `digits` on the pool test set."""
-    return lambda metrics: per_seed(metrics, model, "pool", lambda row: float(np.mean([row["per_digit"][d] for d in digits])))
+    return lambda metrics: per_seed(
+        metrics, role_model(metrics, role), "pool", lambda row: float(np.mean([row["per_digit"][d] for d in digits]))
+    )
 
 
 def difference(first: Callable, second: Callable) -> Callable[[pd.DataFrame], pd.Series]:
@@ -60,28 +84,49 @@ def difference(first: Callable, second: Callable) -> Callable[[pd.DataFrame], pd
     return lambda metrics: first(metrics) - second(metrics)
 
 
-def about(value: float) -> Callable[[Summary], bool]:
-    return lambda s: s.n > 0 and s.low <= value + TOLERANCE and s.high >= value - TOLERANCE
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the original notes: what it says, how it is measured per seed, the band it allows, and that band
+    in words."""
+
+    text: str
+    measure: Callable[[pd.DataFrame], pd.Series]  # per-seed values from a column's metrics (one row per JSON)
+    band: Band
+    rule: str
 
 
 CLAIMS = [
     Claim("base model: digits 0-4 stay accurate on a pool test set (mean per-digit accuracy)",
-          digits_of("base", UNBIASED), lambda s: s.n > 0 and s.low > ACCURATE, f"interval above {ACCURATE}"),
+          digits_of("base", UNBIASED), Band(ACCURATE, math.inf), f"above {ACCURATE}"),
     Claim("base model: digits 5-9 are misclassified on a pool test set (mean per-digit accuracy)",
-          digits_of("base", BIASED), lambda s: s.n > 0 and s.high < MISCLASSIFIED, f"interval below {MISCLASSIFIED}"),
-    Claim("pool-paired reaches about 0.98 on a pool test set", accuracy_of("paired-pool-f1"), about(0.98),
-          f"interval overlaps 0.98 ± {TOLERANCE}"),
-    Claim("noise-paired plateaus at about 0.85 on a pool test set", accuracy_of("paired-noise-f1"), about(0.85),
-          f"interval overlaps 0.85 ± {TOLERANCE}"),
-    Claim("strips-paired plateaus at about 0.85 on a pool test set", accuracy_of("paired-strips-f1"), about(0.85),
-          f"interval overlaps 0.85 ± {TOLERANCE}"),
+          digits_of("base", BIASED), Band(-math.inf, MISCLASSIFIED), f"below {MISCLASSIFIED}"),
+    Claim("pool-paired reaches about 0.98 on a pool test set", accuracy_of("pool-paired"), about(0.98, TOLERANCE),
+          f"0.98 ± {TOLERANCE}"),
+    Claim("noise-paired plateaus at about 0.85 on a pool test set", accuracy_of("noise-paired"),
+          about(0.85, TOLERANCE), f"0.85 ± {TOLERANCE}"),
+    Claim("strips-paired plateaus at about 0.85 on a pool test set", accuracy_of("strips-paired"),
+          about(0.85, TOLERANCE), f"0.85 ± {TOLERANCE}"),
     Claim("pool-paired beats noise-paired on a pool test set (per-seed difference)",
-          difference(accuracy_of("paired-pool-f1"), accuracy_of("paired-noise-f1")),
-          lambda s: s.n > 1 and s.low > 0, "interval above 0"),
+          difference(accuracy_of("pool-paired"), accuracy_of("noise-paired")), POSITIVE, "difference above 0"),
     Claim("pool-paired stays at its best on a noise test set (per-seed pool minus noise test accuracy)",
-          difference(accuracy_of("paired-pool-f1"), accuracy_of("paired-pool-f1", "noise")),
-          lambda s: s.n > 0 and abs(s.mean) <= SAME, f"|mean| at most {SAME}"),
+          difference(accuracy_of("pool-paired"), accuracy_of("pool-paired", "noise")), Band(-SAME, SAME),
+          f"difference within ± {SAME}"),
 ]
+
+
+def interval_text(summary: Summary, digits: int = 3) -> str:
+    """`0.980 [0.975, 0.984]`; `(n 2)` appended unless n is 3; one seed: `0.980 (n 1)`; none: `not run`."""
+    if summary.n == 0:
+        return "not run"
+    if summary.n == 1:
+        return f"{summary.mean:.{digits}f} (n 1)"
+    text = f"{summary.mean:.{digits}f} [{summary.low:.{digits}f}, {summary.high:.{digits}f}]"
+    return text if summary.n == 3 else f"{text} (n {summary.n})"
+
+
+def verdict_cell(summary: Summary, band: Band, digits: int = 3) -> str:
+    verdict = band.verdict(summary)
+    return interval_text(summary, digits) if verdict == "not run" else f"{interval_text(summary, digits)}: {verdict}"
 
 
 def load_run_metrics(paths: list[str]) -> pd.DataFrame:
@@ -94,76 +139,167 @@ def load_run_metrics(paths: list[str]) -> pd.DataFrame:
             "accuracy": metrics["accuracy"], "unbiased_accuracy": metrics["unbiased_accuracy"],
             "per_digit": metrics["per_digit"],
         })
+    return pd.DataFrame(rows, columns=["seed", "model", "test_set", "accuracy", "unbiased_accuracy", "per_digit"])
+
+
+def claims_table(columns: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per claim: the band it allows, then per column the mean [95 % CI] over seeds and its verdict."""
+    rows = []
+    for claim in CLAIMS:
+        row = {"claim": claim.text, "band": claim.rule}
+        for column, metrics in columns.items():
+            row[column] = verdict_cell(summarize(claim.measure(metrics)), claim.band)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def claims_table(setups: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per claim: per setup, the measure over seeds and its verdict."""
+def original_run_table(columns: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The original code's single-run accuracies (later setup) beside ours in the later columns, each judged against
+    the single run ± TOLERANCE."""
     rows = []
-    for claim in CLAIMS:
-        row = {"claim": claim.text, "rule": claim.rule}
-        for setup, metrics in setups.items():
-            summary = summarize(claim.measure(metrics))
-            row[setup] = summary.text()
-            row[f"{setup} verdict"] = "reproduced" if claim.verdict(summary) else "not reproduced"
+    for role, value in ORIGINAL_CODE_RUN.items():
+        row = {"model (pool test set accuracy)": role, "original code, one run": f"{value:.3f}"}
+        for column in (name for name in columns if name.startswith("later")):
+            row[column] = verdict_cell(summarize(accuracy_of(role)(columns[column])), about(value, TOLERANCE))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def rebias_table(runs: dict[str, pd.DataFrame], correlations: dict[str, float], recipes: dict[str, str]) -> pd.DataFrame:
-    """Per correlation: ReBias's published vanilla unbiased accuracy and each recipe's (ours) on the pool test set;
-    `not run` where a recipe has no run at that correlation."""
+    """Per correlation: ReBias's published vanilla unbiased accuracy and each recipe's (ours) on the pool test set,
+    judged against the published value ± 5 points; `not run` where a recipe has no run at that correlation."""
     rows = []
     for rho, published in sorted(REBIAS_VANILLA.items(), reverse=True):
         row = {"rho": rho, "ReBias vanilla (published, %)": published}
         for recipe in dict.fromkeys(recipes.values()):
-            row[f"{recipe} (%)"], row[f"{recipe} verdict"] = "not run", ""
+            row[f"{recipe} (%)"] = "not run"
         for run, metrics in runs.items():
             if correlations[run] != rho:
                 continue
-            summary = summarize(per_seed(metrics, "base", "pool", lambda r: 100 * r["unbiased_accuracy"]))
-            within = summary.n > 0 and abs(summary.mean - published) <= 100 * REBIAS_POINTS
-            row[f"{recipes[run]} (%)"] = summary.text(1)
-            row[f"{recipes[run]} verdict"] = "within 5 points" if within else "not within 5 points"
+            summary = summarize(per_seed(metrics, "base", "pool", lambda row: 100 * row["unbiased_accuracy"]))
+            band = Band(published - REBIAS_POINTS, published + REBIAS_POINTS, "within 5 points", "not within 5 points")
+            row[f"{recipes[run]} (%)"] = verdict_cell(summary, band, digits=1)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def ablation_table(rows: dict[str, pd.DataFrame], baseline: pd.DataFrame, *, models: list[str], test_set: str,
+                   baseline_name: str) -> pd.DataFrame:
+    """Per row (a run) and model: the accuracy on `test_set` over seeds, and its per-seed difference to the
+    `baseline` run's with a verdict (raises, lowers, undecided). The baseline comes first."""
+    table = []
+    for name, metrics in {baseline_name: baseline, **rows}.items():
+        for model in models:
+            values = per_seed(metrics, model, test_set, accuracy)
+            change = summarize(values - per_seed(baseline, model, test_set, accuracy))
+            table.append({
+                "row": name, "model": model, "accuracy": interval_text(summarize(values)),
+                "difference to " + baseline_name: "–" if name == baseline_name else verdict_cell(
+                    change, Band(0.0, math.inf, inside="raises", outside="lowers")),
+                "mean": summarize(values).mean, "difference": change.mean, "low": change.low, "high": change.high,
+                "n": change.n,
+            })
+    return pd.DataFrame(table)
+
+
+def ablation_markdown(table: pd.DataFrame, *, title: str, description: str, descriptions: dict[str, str]) -> str:
+    shown = table.drop(columns=["mean", "difference", "low", "high", "n"])
+    wide = shown.pivot(index="row", columns="model")
+    models, measures = list(dict.fromkeys(table["model"])), [c for c in shown.columns if c not in ("row", "model")]
+    wide = wide.loc[list(dict.fromkeys(table["row"])), [(what, model) for model in models for what in measures]]
+    wide.columns = [f"{model}: {what}" for what, model in wide.columns]
+    rows = "\n".join(f"- **{row}**: {descriptions.get(row, '')}" for row in dict.fromkeys(table["row"]))
+    return "\n".join([
+        f"# {title}\n", f"{description}\n", rows + "\n",
+        "Each cell: mean [95 % CI] over seeds; the difference is taken per seed to the first row. " + SEEDS_RULE + "\n",
+        wide.to_markdown() + "\n",
+    ])
+
+
+def ablation_figure(table: pd.DataFrame, title: str) -> plt.Figure:
+    """The per-seed differences to the baseline with their 95 % intervals: one row per run, one marker per model."""
+    rows = [row for row in dict.fromkeys(table["row"])][1:]
+    models = list(dict.fromkeys(table["model"]))
+    figure, axes = plt.subplots(figsize=(8, 0.6 * len(rows) + 1.5))
+    for offset, model in enumerate(models):
+        part = table[table["model"] == model].set_index("row").loc[rows]
+        y = np.arange(len(rows)) + 0.15 * (offset - (len(models) - 1) / 2)
+        error = np.vstack([part["difference"] - part["low"], part["high"] - part["difference"]])
+        axes.errorbar(part["difference"], y, xerr=np.nan_to_num(error), fmt="o", capsize=3, label=model)
+    axes.axvline(0, color="grey", linewidth=1)
+    axes.set_yticks(np.arange(len(rows)), rows)
+    axes.invert_yaxis()
+    axes.set(xlabel=f"accuracy difference to {table['row'].iloc[0]} (per seed, 95 % CI)", title=title)
+    axes.legend(loc="best", fontsize="small")
+    return figure
+
+
+def write_ablation(
+    *, rows: dict[str, list[str]], baseline: dict[str, list[str]], models: list[str], test_set: str, title: str,
+    description: str, descriptions: dict[str, str], csv: Path, md: Path, png: Path,
+) -> None:
+    """Stage: the ablation table and figure: every run of `rows` (run -> metrics JSONs) against the one `baseline`
+    run."""
+    (baseline_name, baseline_paths), = baseline.items()
+    table = ablation_table(
+        {name: load_run_metrics(paths) for name, paths in rows.items()}, load_run_metrics(baseline_paths),
+        models=models, test_set=test_set, baseline_name=baseline_name,
+    )
+    inputs = [Path(path) for paths in [*rows.values(), baseline_paths] for path in paths]
+    markdown = ablation_markdown(table, title=title, description=description, descriptions=descriptions)
+    write_csv_markdown(table, markdown, csv=Path(csv), md=Path(md), inputs=inputs)
+    save_figure(ablation_figure(table, title), Path(png), inputs)
 
 
 def write_reproduction(
     output: Path,
     *,
-    study: dict[str, list[str]],
+    columns: dict[str, list[str]],
+    descriptions: dict[str, str],
+    ablations: dict[str, str],
     rebias: dict[str, list[str]],
     correlations: dict[str, float],
     recipes: dict[str, str],
-    descriptions: dict[str, str],
 ) -> None:
-    """Stage: the claims table of the `study` setups (setup -> metrics JSONs) and the ReBias table of the `rebias`
-    runs (run -> metrics JSONs; `correlations` and `recipes` name each run's rho and recipe)."""
-    setups = {setup: load_run_metrics(paths) for setup, paths in study.items()}
-    seeds = sorted({int(s) for metrics in setups.values() for s in metrics["seed"]})
+    """Stage: the claims table of the claims columns (title -> metrics JSONs, `descriptions` by title), the original
+    code's single runs, the ablation tables (`ablations`: title -> its Markdown file) and the ReBias table of the
+    `rebias` runs (run -> metrics JSONs; `correlations` and `recipes` name each run's rho and recipe)."""
+    frames = {title: load_run_metrics(paths) for title, paths in columns.items()}
+    seeds = sorted({int(s) for metrics in frames.values() for s in metrics["seed"]})
     rebias_runs = {run: load_run_metrics(paths) for run, paths in rebias.items()}
     parts = [
         "# Reproduction of the original notes' claims\n",
-        f"Generated by `snakemake --cores all docs/reproduction.md` (bgbias {__version__}) from the `study` experiment "
-        f"(setups {', '.join(setups)}, seeds {seeds}) and the `rebias` experiment. Each cell: mean ± standard "
-        "deviation over the seeds, n, and the 95 % Student-t confidence interval of the mean. Every number comes "
-        "from the results under `results/study/` and `results/rebias/`; rerun the target and `git diff` this file "
+        f"Generated by `snakemake --cores all docs/reproduction.md` (bgbias {__version__}) from the runs that "
+        f"experiments/*.yaml mark with `claims_column` (seeds {seeds}), the ablation experiments and the `rebias` "
+        "experiment. Every number comes from the results under `results/`; rerun the target and `git diff` this file "
         "to compare.\n",
-        "## Setups\n",
-        *(f"- **{setup}**: {descriptions.get(setup, '')}" for setup in setups),
+        "## Columns: two setups, two procedures\n",
+        "The notes describe one paired procedure, the original code (PaulCCCCCCH/MNIST-synthetic-experiments) runs "
+        "another; the `-code` columns run the code's (see the README's *Two procedures*).\n",
+        *(f"- **{title}**: {descriptions.get(title, '')}" for title in columns),
         "",
         "## Claims\n",
-        "Verdict rules: a claimed value *about v* is reproduced when the interval overlaps v ± 0.02; *accurate* means "
-        "the interval lies above 0.90 and *misclassified* below 0.80; *stays at its best* means a mean per-seed "
-        "difference within 0.01 of 0; a comparison of two models holds when the interval of the per-seed "
-        "difference excludes 0. With one seed there is no interval: that cell is one observation.\n",
-        claims_table(setups).to_markdown(index=False) + "\n",
+        "Each cell: mean [95 % Student-t CI] over the seeds (n 3 unless marked) and the verdict. A claim is "
+        "*reproduced* when the whole interval lies inside the band it allows (about v: v ± 0.02; accurate: above "
+        "0.90; misclassified: below 0.80; stays at its best: a per-seed difference within ± 0.01), *not reproduced* "
+        "when the interval lies entirely outside, and *undecided* otherwise. A comparison (A beats B) *holds* when "
+        "the interval of the per-seed difference lies above 0 and is *reversed* below 0. " + SEEDS_RULE + "\n",
+        claims_table(frames).to_markdown(index=False) + "\n",
+        "## The original code's single run beside ours\n",
+        "The original code, run once in its later setup on this kind of machine, gave these accuracies on a pool test "
+        f"set; each of our later columns is judged against that number ± {TOLERANCE}.\n",
+        original_run_table(frames).to_markdown(index=False) + "\n",
+    ]
+    for title, path in ablations.items():
+        text = Path(path).read_text()
+        parts += [f"## Ablation: {title}\n", text.split("\n", 1)[1].strip() + "\n"]
+    parts += [
         "## ReBias's Biased-MNIST protocol, vanilla models\n",
         "Unbiased accuracy (%, the mean over the digit x colour cells of the unbiased pool test set) of the base "
-        "model trained at each correlation rho, beside ReBias's published vanilla model (Table 1; mean of 3 runs). "
-        "A recipe is within 5 points when its mean is.\n",
+        "model trained at each correlation rho, beside ReBias's published vanilla model (Table 1; mean of 3 runs), "
+        "judged against the published value ± 5 points.\n",
         rebias_table(rebias_runs, correlations, recipes).to_markdown(index=False) + "\n",
     ]
-    with atomic_path(Path(output), [path for paths in [*study.values(), *rebias.values()] for path in paths]) as partial:
+    inputs = [path for paths in [*columns.values(), *rebias.values()] for path in paths] + list(ablations.values())
+    with atomic_path(Path(output), inputs) as partial:
         partial.write_text("\n".join(parts))
