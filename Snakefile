@@ -20,7 +20,7 @@ include: "rules/common.smk"
 
 rule all:
     input:
-        lambda wildcards: missing_or_all(RUNS[DEFAULT_RUN].grid.outputs()),
+        lambda wildcards: after_rebuild([DEFAULT_RUN], RUNS[DEFAULT_RUN].grid.outputs()),
         code=code("manifest"),
     output:
         "results/all",

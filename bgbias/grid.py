@@ -45,6 +45,7 @@ PATHS = {
     "table_md": "tables/{table}.md",
     "figure": "figures/{figure}.png",
     "manifest": "all",
+    "rebuilt": "logs/rebuilt.txt",  # the outputs a manifest found missing and had rebuilt first (a checkpoint)
 }
 COLOUR_TABLES = ("accuracy", "per_colour", "fractions")  # each with a figure of the same name
 SUMMARY_TABLE = "summary"  # every model x test set x metric over the seeds: mean, std, n, 95 % interval

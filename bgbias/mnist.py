@@ -162,7 +162,8 @@ def size_problems(mnist_config: dict, raw_dir: Path) -> list[str]:
         problems.append(f"config key mnist.dev_size: {dev_size} is not allowed: the training split of {raw_dir} holds "
                         f"{min(train_size or train, train)} images; allowed: at most {min(train_size or train, train) - 1}")
     if mnist_config["split"] == "code":
-        train_images, tail = min(train_size or train, train), test_size or CODE_TEST_IMAGES
+        train_images = min(train_size or train, train)
+        tail = test_size or train_images // CODE_TEST_SHARE
         if tail + dev_size >= train_images:
             problems.append(f"config key mnist.test_size: {tail} is not allowed with split code and dev_size {dev_size}: "
                             f"the training split holds {train_images} images; allowed: at most "
@@ -203,7 +204,7 @@ def train_dev_split(train: Split, dev_size: int, seed: int) -> tuple[Split, Spli
     return train.subset(np.sort(order[dev_size:])), train.subset(np.sort(order[:dev_size]))
 
 
-CODE_TEST_IMAGES = 10000  # split code: the training split's last images that are the test set, unless test_size
+CODE_TEST_SHARE = 6  # split code: the last sixth of the training split is the test set (10,000 of 60,000), unless test_size
 
 
 @dataclass(frozen=True)
@@ -246,26 +247,28 @@ class SplitScheme:
     test_source: str
 
 
-def code_test_count(spec: MnistSpec) -> int:
-    return spec.test_size or CODE_TEST_IMAGES
+def code_test_count(spec: MnistSpec, train_images: int) -> int:
+    """Split code: how many of the last training images are test images."""
+    return spec.test_size or train_images // CODE_TEST_SHARE
 
 
 def code_train_dev(spec: MnistSpec, seed: int) -> tuple[Split, Split]:
     """The original code's train and dev: the training split less its last test images, cut by `seed`."""
     train = load_split(spec.raw_dir, "train", spec.train_size)
-    if code_test_count(spec) >= len(train):
+    tail = code_test_count(spec, len(train))
+    if tail >= len(train):
         raise MnistError(
-            f"config key mnist.test_size: {code_test_count(spec)} is not allowed with split code: the training split "
-            f"holds {len(train)} images; allowed: fewer, leaving the train and dev images"
+            f"config key mnist.test_size: {tail} is not allowed with split code: the training split holds {len(train)} "
+            "images; allowed: fewer, leaving the train and dev images"
         )
-    head = np.arange(len(train) - code_test_count(spec))
+    head = np.arange(len(train) - tail)
     return train_dev_split(train.subset(head), spec.dev_size, seed)
 
 
 def code_test(spec: MnistSpec) -> Split:
     """The original code's test images: the last ones of the training split."""
     train = load_split(spec.raw_dir, "train", spec.train_size)
-    return train.subset(np.arange(max(len(train) - code_test_count(spec), 0), len(train)))
+    return train.subset(np.arange(max(len(train) - code_test_count(spec, len(train)), 0), len(train)))
 
 
 SPLITS: dict[str, SplitScheme] = {

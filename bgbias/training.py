@@ -283,10 +283,14 @@ def fine_tune(
     )
 
 
+TIMINGS = ("train_seconds", "seconds")  # history columns that measure time: the job log has them, the CSV does not
+
+
 def write_history(path: Path, history: pd.DataFrame, inputs: Iterable[Path] = ()) -> None:
-    """The per-epoch CSV log, written atomically with its checksum record (made from `inputs`)."""
+    """The per-epoch CSV log without its timings (so that it is a function of its inputs alone, and a rebuild is
+    byte-identical), written atomically with its checksum record (made from `inputs`)."""
     with atomic_path(path, inputs) as partial:
-        history.to_csv(partial, index=False)
+        history.drop(columns=list(TIMINGS)).to_csv(partial, index=False)
 
 
 def train_and_save(

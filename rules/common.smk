@@ -232,14 +232,32 @@ def missing(outputs):
     return sorted(path for path in outputs if not os.path.exists(path))
 
 
-def missing_or_all(outputs):
-    """What a manifest needs: every output, or only the missing ones when some are.
+def missing_or_rebuilt(wildcards):
+    """The inputs of a run's `rebuild_missing` checkpoint: its missing outputs or, when none is missing, those it
+    rebuilt last time (still there), so that an unchanged run does not make it run again."""
+    grid = run_grid(wildcards)
+    absent = missing(grid.outputs())
+    listed = Path(grid.path("rebuilt"))
+    if absent or not listed.is_file():
+        return absent
+    return [path for path in listed.read_text().splitlines() if os.path.exists(path)]
 
-    Snakemake does not rebuild a missing file whose consumers are up to date; listing every output makes the
-    manifest rebuild whatever is missing. Listing only the missing ones then keeps their consumers out of this
-    invocation: a file rebuilt byte for byte leaves them up to date (inputs are compared by checksum).
+
+def after_rebuild(runs, outputs):
+    """A manifest's inputs: `outputs`, once the `rebuild_missing` checkpoint of each of `runs` has rebuilt what was
+    missing.
+
+    Two steps in one invocation: a missing file is rebuilt first (its consumers stay out of the DAG); once the
+    checkpoint has run, Snakemake judges every output again, so a rebuilt file that is byte-identical (inputs are
+    compared by checksum) leaves its consumers up to date, while outputs that are outdated for any other reason
+    (changed parameters or code) still rerun.
     """
-    return missing(outputs) or outputs
+    for run in runs:
+        checkpoints.rebuild_missing.get(run=run)
+    return outputs
+def experiment_runs(experiment):
+    """The run names of an experiment."""
+    return [run.name for run in EXPERIMENTS[experiment].runs.values()]
 
 
 def setup_paths(kind, **fixed):

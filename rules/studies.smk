@@ -1,6 +1,23 @@
+checkpoint rebuild_missing:
+    input:
+        outputs=missing_or_rebuilt,
+        code=code("rebuilt"),
+    output:
+        pattern("rebuilt"),
+    localrule: True
+    log:
+        log_pattern("rebuilt"),
+    benchmark:
+        benchmark_pattern("rebuilt")
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/rebuilt.py"
+
+
 rule run_all:
     input:
-        lambda wildcards: missing_or_all(run_grid(wildcards).outputs()),
+        lambda wildcards: after_rebuild([wildcards.run], run_grid(wildcards).outputs()),
         code=code("manifest"),
     output:
         pattern("manifest"),
@@ -46,7 +63,7 @@ rule comparison_table:
 
 rule experiment_all:
     input:
-        lambda wildcards: missing_or_all(experiment_outputs(wildcards.experiment)),
+        lambda wildcards: after_rebuild(experiment_runs(wildcards.experiment), experiment_outputs(wildcards.experiment)),
         code=code("manifest"),
     output:
         pattern("manifest", root="results/{experiment}"),

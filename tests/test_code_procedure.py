@@ -51,6 +51,8 @@ def test_the_code_split_takes_test_images_from_the_training_tail(mini_mnist: Pat
     other_seed = spec.train_dev(seed=1)[1]
     assert set(dev.source_index) != set(other_seed.source_index)
     assert spec.test_files()[0].name == "train-images-idx3-ubyte.gz"
+    by_default = MnistSpec(mini_mnist, dev_size=100, train_size=None, test_size=None, split="code")
+    np.testing.assert_array_equal(by_default.test().source_index, np.arange(500, 600))  # the last sixth
     official_spec = MnistSpec(mini_mnist, dev_size=100, train_size=None, test_size=100, split="official")
     assert official_spec.test_files()[0].name == "t10k-images-idx3-ubyte.gz"
 

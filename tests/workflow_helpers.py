@@ -26,7 +26,6 @@ TINY = Path("tests/data/tiny.yaml")
 # three epochs without early stopping: long enough to kill the run in the middle of training
 TRAINING = {"train": {"epochs": 3, "patience": 3}}
 METRICS = "results/initial/s0/eval/base/pool.json"
-TIMINGS = ["seconds", "train_seconds"]  # history columns that measure time, not results
 
 
 def prepare(workdir: Path, override: dict | None = None) -> Path:
@@ -141,9 +140,6 @@ def assert_same_results(first: Path, second: Path, patterns: tuple[str, ...]) ->
                     str(name),
                 )
             elif name.suffix == ".csv":
-                pd.testing.assert_frame_equal(
-                    pd.read_csv(a).drop(columns=TIMINGS, errors="ignore"),
-                    pd.read_csv(b).drop(columns=TIMINGS, errors="ignore"),
-                )
+                pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
             compared.append(str(name))
     return compared
