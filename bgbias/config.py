@@ -331,13 +331,50 @@ def check_value(key: str, value: Any, given_as: str | None = None) -> Any:
     return value
 
 
+MAX_NODES = 100_000  # a config file's YAML values, aliases expanded: far above any real config, far below a bomb
+
+
+def expanded_nodes(node: yaml.Node, sizes: dict[int, int | None]) -> int:
+    """The number of YAML nodes under `node` with every alias expanded (each shared node counted once per use), by
+    memoised recursion; stops early past MAX_NODES; ValueError for an alias that contains itself."""
+    key = id(node)
+    if key in sizes:
+        if sizes[key] is None:
+            raise ValueError("an alias refers to a node that contains it")
+        return sizes[key]
+    sizes[key] = None
+    children = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else (
+        node.value if isinstance(node, yaml.SequenceNode) else [])
+    total = 1
+    for child in children:
+        total += expanded_nodes(child, sizes)
+        if total > MAX_NODES:
+            break
+    sizes[key] = total
+    return total
+
+
 def read_mapping(path: Path, what: str = "config file") -> dict:
-    """A YAML file's mapping (empty for an empty file); ConfigError naming the file when it is not one."""
+    """A YAML file's mapping (empty for an empty file); ConfigError naming the file when it is not one, or when its
+    aliases expand to more than MAX_NODES values (an alias bomb)."""
     try:
         with open(path) as handle:
-            mapping = yaml.safe_load(handle) or {}
+            loader = yaml.SafeLoader(handle)
+            try:
+                node = loader.get_single_node()
+                size = expanded_nodes(node, {}) if node is not None else 0
+                if size > MAX_NODES:
+                    raise ConfigError(
+                        f"{what} {path}: its YAML aliases expand to more than {MAX_NODES:,} values; allowed: a config "
+                        "mapping (an alias bomb is refused before it is expanded)"
+                    )
+                mapping = (loader.construct_document(node) if node is not None else None) or {}
+            finally:
+                loader.dispose()
     except OSError as error:
         raise ConfigError(f"{what} {path}: {error.strerror}") from None
+    except ValueError as error:
+        raise ConfigError(f"{what} {path} is not allowed: {error}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{what} {path} is not valid YAML: {' '.join(str(error).split())}") from None
     if not isinstance(mapping, dict):

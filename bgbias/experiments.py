@@ -23,11 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bgbias.config import ConfigError, deep_merge, read_mapping, validate_config
-from bgbias.grid import Grid
+from bgbias.grid import Grid, fixed_folders, reserved_name
 
 EXPERIMENT_KEYS = ("description", "setups", "claims_column", "ablation")  # keys of an experiment file that are not config
 SETUP_KEYS = ("description", "claims_column")  # keys of a setup that are not config
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+NAME_RULE = (
+    f"lower-case letters, digits and _ . - ({NAME.pattern}), not a folder name of the layout "
+    f"({', '.join(part.replace('{seed}', '<digits>') for part in fixed_folders())})"
+)
+SHARED_MNIST_KEYS = ("mirror", "md5")  # where the MNIST files come from: one setting for every experiment
+
+
+def allowed_name(name: str) -> bool:
+    """Whether `name` may name an experiment or a setup: a folder name that collides with no fixed path."""
+    return bool(NAME.match(name)) and not reserved_name(name)
 
 
 @dataclass(frozen=True)
@@ -72,13 +82,20 @@ class Experiment:
 def load_experiment(path: Path, base: dict, overrides: dict) -> Experiment:
     """The experiment of the file `path`: its runs' configs are `base`, the overlays, then `overrides`, validated."""
     name = path.stem
-    if not NAME.match(name):
-        raise ConfigError(f"experiment file {path}: name {name!r} is not allowed; allowed: {NAME.pattern}")
+    if not allowed_name(name):
+        raise ConfigError(f"experiment file {path}: name {name!r} is not allowed; allowed: {NAME_RULE}")
     overlay = read_mapping(path, "experiment file")
     setups = overlay.get("setups") or {}
-    if not isinstance(setups, dict) or not all(isinstance(s, str) and NAME.match(s) for s in setups):
-        raise ConfigError(f"experiment file {path}: setups {setups!r} is not allowed; allowed: a mapping of names "
-                          f"matching {NAME.pattern} to config overlays")
+    if not isinstance(setups, dict) or not all(isinstance(s, str) and allowed_name(s) for s in setups):
+        raise ConfigError(f"experiment file {path}: setups {list(setups) if isinstance(setups, dict) else setups!r} "
+                          f"is not allowed; allowed: a mapping of names ({NAME_RULE}) to config overlays")
+    for where, block in [("", overlay), *((f"setups.{s}.", o) for s, o in setups.items() if isinstance(o, dict))]:
+        shared = sorted(set(block.get("mnist") or {}) & set(SHARED_MNIST_KEYS)) if isinstance(block, dict) else []
+        if shared:
+            raise ConfigError(
+                f"experiment file {path}: {where}mnist.{shared[0]} is not allowed in an experiment: every experiment "
+                "reads the same MNIST files; allowed: set it in config.yaml, a --configfile or --config"
+            )
     common = {key: value for key, value in overlay.items() if key not in EXPERIMENT_KEYS}
     runs = {}
     for setup, setup_overlay in (setups or {None: {}}).items():

@@ -9,6 +9,7 @@ output of the run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -50,6 +51,17 @@ PATHS = {
 COLOUR_TABLES = ("accuracy", "per_colour", "fractions")  # each with a figure of the same name
 SUMMARY_TABLE = "summary"  # every model x test set x metric over the seeds: mean, std, n, 95 % interval
 ADVERSARIAL_TABLES = ("forgetting", "attacks")
+
+
+def fixed_folders() -> list[str]:
+    """The first parts of the layout's fixed paths under results/ and a run's folder (`s{seed}` stands for every
+    seed): an experiment or setup of one of these names would collide with them."""
+    return sorted({path.split("/", 1)[0] for path in PATHS.values()} | {"logs", "benchmarks"})
+
+
+def reserved_name(name: str) -> bool:
+    """Whether a folder named `name` under results/ or a run's folder would collide with a fixed path."""
+    return any(re.fullmatch(re.sub(r"\{\w+\}", r"\\d+", part), name) for part in fixed_folders())
 
 
 def pattern(kind: str, root: str = RUN_ROOT, **fixed: str) -> str:

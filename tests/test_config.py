@@ -402,3 +402,9 @@ def test_schema_enums_equal_the_registries() -> None:
     attack_keys = {key for kind in ATTACKS.values() for key in (kind.strengths_key, *kind.settings_keys())}
     assert attack_keys <= set(adversarial)
     assert set(adversarial) - attack_keys == {"train_size", "dev_size", "test_size", "batch_size", "train", "fine_tune"}
+
+
+@pytest.mark.parametrize("override", [{"seed": 2**64}, {"seeds": [10**22]}, {"seeds": [0, -1]}])
+def test_seeds_are_bounded_to_32_bits(override: dict) -> None:
+    with pytest.raises(ConfigError, match=r"config key seeds?(\[\d\])?: -?\d+ is not allowed; allowed: an integer from 0 to 4294967295"):
+        validate_config(override)

@@ -4,9 +4,14 @@ nothing of another, and no run writes into the tracked tree."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import pytest
+
 from conftest import AS_COPIED, clone_run, file_digests, run_snakemake
+from bgbias.config import ConfigError
+from bgbias.experiments import load_experiments
 from bgbias.storage import read_attributes
 
 UNTRACKED = ("results", "resources", ".snakemake", "__pycache__")  # .gitignore's run folders
@@ -43,3 +48,35 @@ def test_changing_one_overlay_leaves_the_other_experiments_untouched(finished_ru
     rebuilt = run_snakemake(run, target, "-n").stdout
     assert "Nothing to be done" in rebuilt, rebuilt  # the second experiment does not follow initial's overlay
     assert "results/initial/s0/datasets/biased.h5" in run_snakemake(run, "results/all", "-n").stdout
+
+
+@pytest.mark.parametrize("name", ["all", "logs", "benchmarks", "tables", "figures", "s0", "s12"])
+def test_experiments_and_setups_named_after_a_fixed_folder_are_refused(tmp_path: Path, name: str) -> None:
+    (tmp_path / f"{name}.yaml").write_text("description: x\n")
+    with pytest.raises(ConfigError, match=rf"name '{name}' is not allowed; allowed: .*not a folder name of the layout"):
+        load_experiments(tmp_path, {}, {})
+    (tmp_path / f"{name}.yaml").unlink()
+    (tmp_path / "mine.yaml").write_text(f"setups:\n  {name}: {{}}\n  fine: {{}}\n")
+    with pytest.raises(ConfigError, match=rf"setups \['{name}', 'fine'\] is not allowed"):
+        load_experiments(tmp_path, {}, {})
+
+
+@pytest.mark.parametrize("overlay", ["mnist: {mirror: /elsewhere}\n", "setups:\n  a: {mnist: {md5: {}}}\n"])
+def test_an_experiments_mnist_source_is_refused(tmp_path: Path, overlay: str) -> None:
+    (tmp_path / "mine.yaml").write_text(overlay)
+    with pytest.raises(ConfigError, match=r"mnist\.(mirror|md5) is not allowed in an experiment: every experiment reads"):
+        load_experiments(tmp_path, {}, {})
+
+
+def test_an_alias_bomb_is_refused_within_seconds(tmp_path: Path) -> None:
+    """Nine levels of nine aliases (9^9 = 387 million values once expanded) under description."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    (tmp_path / "bomb.yaml").write_text("description:\n" + "".join(f"  {line}\n" for line in lines))
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"bomb.yaml: its YAML aliases expand to more than 100,000 values"):
+        load_experiments(tmp_path, {}, {})
+    assert time.perf_counter() - started < 5
+    (tmp_path / "bomb.yaml").write_text("a: &a [*a]\n")
+    with pytest.raises(ConfigError, match=r"an alias refers to a node that contains it"):
+        load_experiments(tmp_path, {}, {})
