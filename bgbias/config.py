@@ -426,9 +426,10 @@ def filled(block: dict, key: str) -> dict:
 
 
 def dataset_slice(config: dict) -> dict:
-    """The config slice every coloured dataset depends on (where MNIST comes from is left out)."""
+    """The config slice every coloured dataset depends on: the MNIST files by their checksums (the folder they come
+    from is left out), the split, the colours."""
     return {
-        "mnist": recorded({k: v for k, v in config["mnist"].items() if k not in ("mirror", "md5")}, "mnist"),
+        "mnist": recorded({k: v for k, v in config["mnist"].items() if k != "mirror"}, "mnist"),
         "color_pool": config["color_pool"],
         "foreground": config["foreground"],
         "modes": config["modes"],

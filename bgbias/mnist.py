@@ -174,9 +174,12 @@ def size_problems(mnist_config: dict, raw_dir: Path) -> list[str]:
     return problems
 
 
-def load_split(raw_dir: Path, split: str, limit: int | None = None) -> Split:
-    """The official `split` ('train' or 'test'), optionally only its first `limit` images (at most its count)."""
+def load_split(raw_dir: Path, split: str, limit: int | None = None, md5: dict[str, str] | None = None) -> Split:
+    """The official `split` ('train' or 'test'), optionally only its first `limit` images (at most its count); its
+    two files checked against the `md5` checksums first (the config's `mnist.md5`; None reads them unchecked)."""
     image_file, label_file = SPLIT_FILES[split]
+    if md5 is not None:
+        verify_raw(raw_dir, {name: md5[name] for name in SPLIT_FILES[split]})
     images = read_idx(Path(raw_dir) / image_file)
     labels = read_idx(Path(raw_dir) / label_file)
     if limit is not None and limit > len(labels):
@@ -216,12 +219,19 @@ class MnistSpec:
     train_size: int | None
     test_size: int | None
     split: str
+    md5: dict[str, str] | None = None  # the files' checksums, checked before every read (None: unchecked, in tests)
 
     @classmethod
     def of(cls, raw_dir: Path, mnist_config: dict) -> MnistSpec:
         """The spec of a validated `mnist` config block, reading from `raw_dir`."""
         block = filled(mnist_config, "mnist")
-        return cls(Path(raw_dir), block["dev_size"], block["train_size"], block["test_size"], block["split"])
+        return cls(
+            Path(raw_dir), block["dev_size"], block["train_size"], block["test_size"], block["split"], block["md5"]
+        )
+
+    def load(self, split: str) -> Split:
+        """The first `train_size` images of the official training split, or the official test split (`split`)."""
+        return load_split(self.raw_dir, split, self.train_size if split == "train" else self.test_size, self.md5)
 
     @property
     def scheme(self) -> SplitScheme:
@@ -254,7 +264,7 @@ def code_test_count(spec: MnistSpec, train_images: int) -> int:
 
 def code_train_dev(spec: MnistSpec, seed: int) -> tuple[Split, Split]:
     """The original code's train and dev: the training split less its last test images, cut by `seed`."""
-    train = load_split(spec.raw_dir, "train", spec.train_size)
+    train = spec.load("train")
     tail = code_test_count(spec, len(train))
     if tail >= len(train):
         raise MnistError(
@@ -267,14 +277,14 @@ def code_train_dev(spec: MnistSpec, seed: int) -> tuple[Split, Split]:
 
 def code_test(spec: MnistSpec) -> Split:
     """The original code's test images: the last ones of the training split."""
-    train = load_split(spec.raw_dir, "train", spec.train_size)
+    train = spec.load("train")
     return train.subset(np.arange(max(len(train) - code_test_count(spec, len(train)), 0), len(train)))
 
 
 SPLITS: dict[str, SplitScheme] = {
     "official": SplitScheme(
-        lambda spec, seed: train_dev_split(load_split(spec.raw_dir, "train", spec.train_size), spec.dev_size, seed),
-        lambda spec: load_split(spec.raw_dir, "test", spec.test_size),
+        lambda spec, seed: train_dev_split(spec.load("train"), spec.dev_size, seed),
+        lambda spec: spec.load("test"),
         "test",
     ),
     "code": SplitScheme(code_train_dev, code_test, "train"),

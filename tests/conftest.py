@@ -29,6 +29,8 @@ WORKFLOW_FILES = (
 
 
 DEFAULTS = validate_config({})  # every setting at the schema's default
+# the defaults for data made from tests/data/mnist-mini: its files' checksums, 100 dev images
+MINI = validate_config({"mnist": {"dev_size": 100, "md5": yaml.safe_load(TINY_CONFIG.read_text())["mnist"]["md5"]}})
 POOL = np.asarray(DEFAULTS["color_pool"], np.uint8)  # the default colour pool
 
 

@@ -19,7 +19,7 @@ from bgbias.config import dataset_slice, filled, paired_train_slice, recorded, v
 from bgbias.mnist import MnistSpec, load_split
 from bgbias.models import LeNet
 from bgbias.training import EpochResult, TrainSpec, fit
-from conftest import POOL, colour_spec, paired_spec, train_spec
+from conftest import MINI, POOL, colour_spec, paired_spec, train_spec
 
 K = 3
 STRIP_A = np.arange(28) % 5 < 2
@@ -61,7 +61,7 @@ def test_the_code_split_takes_test_images_from_the_training_tail(mini_mnist: Pat
 def paired_files(tmp_path_factory, mini_mnist: Path) -> dict[str, Path]:
     """A biased set with unbiased digits on noise, and its pool-paired sets with unbiased_pairs self and pool."""
     folder = tmp_path_factory.mktemp("code_pairs")
-    data = dataset_slice(validate_config({"mnist": {"dev_size": 100}}))
+    data = dataset_slice(MINI)
     bias = {**validate_config({})["bias"], "unbiased_mode": "noise"}
     build_biased(folder / "biased.h5", raw_dir=mini_mnist, dataset_config=data, bias_config=bias, seed=0)
     files = {}

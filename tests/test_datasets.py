@@ -13,7 +13,7 @@ from bgbias.colour.plots import describe_dataset, plot_samples
 from bgbias.config import dataset_slice, validate_config
 from bgbias.mnist import MnistSpec, load_split
 from bgbias.storage import SPLIT_FIELDS, chunk_writer, read_attributes, read_split
-from conftest import POOL as POOL_UINT8, bias_spec, colour_spec
+from conftest import MINI, POOL as POOL_UINT8, bias_spec, colour_spec
 
 POOL = POOL_UINT8.astype(np.int16)
 
@@ -32,7 +32,7 @@ def grey(mini_mnist):
 @pytest.fixture(scope="module")
 def data_config() -> dict:
     """The dataset config slice the workflow passes to the data stages (schema defaults, dev 100)."""
-    return dataset_slice(validate_config({"mnist": {"dev_size": 100}}))
+    return dataset_slice(MINI)
 
 
 @pytest.fixture(scope="module")

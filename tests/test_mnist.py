@@ -113,3 +113,21 @@ def test_real_mnist_ingestion(tmp_path: Path) -> None:
     assert np.bincount(train.labels).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     assert np.bincount(test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert abs(train.images.mean() - 33.318) < 0.01
+
+
+def test_every_reader_checks_the_configured_md5s_again(tmp_path: Path, mini_mnist: Path) -> None:
+    """Labels edited after the mnist rule, whatever record sits beside them, are refused by the jobs that read them."""
+    from bgbias.colour.datasets import build_biased
+    from bgbias.config import dataset_slice
+    from conftest import MINI
+
+    raw = tmp_path / "raw"
+    shutil.copytree(mini_mnist, raw)
+    labels = raw / "train-labels-idx1-ubyte.gz"
+    content = bytearray(gzip.decompress(labels.read_bytes()))
+    content[8] = (content[8] + 1) % 10  # the first image's label
+    labels.write_bytes(gzip.compress(bytes(content)))
+    with pytest.raises(MnistError, match=r"MNIST file corrupt: .*train-labels-idx1-ubyte.gz has MD5 [0-9a-f]{32}, expected "
+                                         r"78747101fdb79cc261cb376808749a34"):
+        build_biased(tmp_path / "b.h5", raw_dir=raw, dataset_config=dataset_slice(MINI), bias_config=MINI["bias"], seed=0)
+    assert not (tmp_path / "b.h5").exists()

@@ -14,7 +14,7 @@ from bgbias.colour.plots import describe_dataset, plot_samples
 from bgbias.config import dataset_slice, validate_config
 from bgbias.mnist import load_split
 from bgbias.storage import DatasetFileError, read_attributes, read_split
-from conftest import POOL as POOL_UINT8, run_snakemake
+from conftest import MINI, POOL as POOL_UINT8, run_snakemake
 
 K = 4
 POOL = POOL_UINT8.astype(np.int16)
@@ -31,7 +31,7 @@ def build(raw_dir: Path, data_config: dict, path: Path, biased: Path, mode: str,
 
 @pytest.fixture(scope="module")
 def data_config() -> dict:
-    return dataset_slice(validate_config({"mnist": {"dev_size": 100}}))
+    return dataset_slice(MINI)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import torch
 import yaml
 
 from bgbias.colour.datasets import make_test_dataset
-from bgbias.config import dataset_slice, deep_merge, validate_config
+from bgbias.config import dataset_slice, deep_merge, recorded, validate_config
 from bgbias.storage import read_attributes, read_split
 from conftest import colour_spec
 from conftest import TINY_CONFIG, copy_workflow, run_snakemake
@@ -45,7 +45,7 @@ def test_every_output_records_seed_and_config_slice(tmp_path_factory: pytest.Tem
 
     checkpoint = torch.load(run / "results/initial/s0/models/base.pt", weights_only=False)
     assert checkpoint["seed"] == 0 and checkpoint["device"] == "cpu"
-    assert checkpoint["config"] == {"train": config["train"], "data": biased["config"]}
+    assert checkpoint["config"] == {"train": recorded(config["train"], "train"), "data": biased["config"]}
     assert checkpoint["config"]["train"]["epochs"] == 3
 
     metrics = json.loads((run / METRICS).read_text())

@@ -15,12 +15,12 @@ from bgbias.colour.datasets import biased_split, write_dataset
 from bgbias.colour.pairs import build_paired, read_paired_split, read_ranking
 from bgbias.colour.selection import STRATEGIES, loss_gradients, rank_images
 from bgbias.config import dataset_slice, validate_config
-from bgbias.mnist import MnistSpec, load_split
+from bgbias.mnist import MnistSpec, load_split, md5sum
 from bgbias.models import save_checkpoint
 from bgbias.seeding import rng_for
 from bgbias.storage import read_split
 from bgbias.training import Trajectory, train_classifier
-from conftest import DEFAULTS, POOL, bias_spec, colour_spec, train_spec
+from conftest import MINI, POOL, bias_spec, colour_spec, train_spec
 
 CPU = torch.device("cpu")
 SELECTION = {"influence_heldout": 100}
@@ -40,14 +40,15 @@ def hand_made(tmp_path_factory: pytest.TempPathFactory, mini_mnist: Path) -> dic
     folder = tmp_path_factory.mktemp("selection")
     raw = folder / "raw"
     shutil.copytree(mini_mnist, raw)
-    config = validate_config({"mnist": {"dev_size": 100}})
-    mnist = MnistSpec.of(raw, config["mnist"])
-    train_digits, _ = mnist.train_dev(seed=0)
+    train_digits, _ = MnistSpec.of(raw, MINI["mnist"]).train_dev(seed=0)
     biased_rows = np.flatnonzero(np.isin(train_digits.labels, (5, 6, 7, 8, 9)))
     carriers = np.sort(rng_for(0, "hand-made").permutation(biased_rows)[: len(biased_rows) // 2])
     images = load_split(raw, "train").images.copy()
     images[train_digits.source_index[carriers]] = 0
     write_idx(raw / "train-images-idx3-ubyte.gz", images)
+    md5 = {**MINI["mnist"]["md5"], "train-images-idx3-ubyte.gz": md5sum(raw / "train-images-idx3-ubyte.gz")}
+    config = validate_config({"mnist": {"dev_size": 100, "md5": md5}})
+    mnist = MnistSpec.of(raw, config["mnist"])
     train, dev = mnist.train_dev(seed=0)
     splits = {name: biased_split(digits, bias_spec(), rng_for(0, "biased", name), colour_spec())
               for name, digits in (("train", train), ("dev", dev))}
@@ -62,7 +63,7 @@ def hand_made(tmp_path_factory: pytest.TempPathFactory, mini_mnist: Path) -> dic
     model, _ = train_classifier(splits["train"], splits["dev"], spec=spec, seed=0, device=CPU, trajectory=trajectory)
     base = folder / "base.pt"
     save_checkpoint(base, model, {"seed": 0, "snapshots": trajectory.snapshots})
-    return {"folder": folder, "biased": biased, "base": base, "carriers": carriers, "raw": raw}
+    return {"folder": folder, "biased": biased, "base": base, "carriers": carriers, "raw": raw, "config": config}
 
 
 def rank(hand_made: dict, strategy: str, seed: int = 0, name: str | None = None) -> Path:
@@ -115,8 +116,8 @@ def test_a_fraction_augments_exactly_the_top_k(hand_made: dict, fraction: float)
     ranking = rank(hand_made, "bias_score")
     paired = hand_made["folder"] / f"paired-{fraction}.h5"
     build_paired(
-        paired, biased=hand_made["biased"], raw_dir=hand_made["raw"], dataset_config=dataset_slice(DEFAULTS | {
-            "mnist": {**DEFAULTS["mnist"], "dev_size": 100}}), mode="pool", fraction=fraction, copies=2,
+        paired, biased=hand_made["biased"], raw_dir=hand_made["raw"], dataset_config=dataset_slice(hand_made["config"]),
+        mode="pool", fraction=fraction, copies=2,
         selection="bias_score", unbiased_pairs="self", ranking=ranking, seed=0,
     )
     for name in ("train", "dev"):

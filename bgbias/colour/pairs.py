@@ -51,7 +51,7 @@ import numpy as np
 from bgbias.colour.backgrounds import Donors, canonical_mode, generate
 from bgbias.config import recorded
 from bgbias.colour.datasets import ColorSpec, background_mask, biased_digits
-from bgbias.mnist import Split, load_split, split_files
+from bgbias.mnist import MnistSpec, Split, split_files
 from bgbias.seeding import rng_for
 from bgbias.storage import (
     COMPRESSION,
@@ -355,7 +355,7 @@ def build_paired(
     make_paired_dataset(
         Path(output),
         biased=Path(biased),
-        mnist_train=load_split(Path(raw_dir), "train", dataset_config["mnist"]["train_size"]),
+        mnist_train=MnistSpec.of(Path(raw_dir), dataset_config["mnist"]).load("train"),
         spec=PairSpec(mode, fraction, copies, selection, unbiased_pairs),
         ranking=Path(ranking) if ranking else None,
         inputs=[Path(biased), *split_files(raw_dir, "train"), *([Path(ranking)] if ranking else [])],

@@ -41,7 +41,7 @@ import torch
 
 from bgbias.colour.datasets import ColorSpec, background_mask, biased_digits
 from bgbias.colour.pairs import RANKING_COLUMNS
-from bgbias.mnist import load_split, split_files
+from bgbias.mnist import MnistSpec, split_files
 from bgbias.models import EVAL_BATCH, Classifier, image_tensor, load_checkpoint, to_unit
 from bgbias.seeding import rng_for
 from bgbias.storage import StoredSplit, atomic_path, read_attributes, read_split
@@ -186,7 +186,7 @@ def rank_images(
     recorded = read_attributes(biased)["config"]
     pool = ColorSpec.of(recorded).pool
     digits = biased_digits(recorded["bias"]["mode"], recorded["bias"]["biased_digits"])
-    mnist_train = load_split(Path(raw_dir), "train", recorded["mnist"]["train_size"])
+    mnist_train = MnistSpec.of(Path(raw_dir), recorded["mnist"]).load("train")
     splits = {name: read_split(biased, name) for name in RANKED_SPLITS}
     masks = {name: background_mask(mnist_train.images[split.source_index]) for name, split in splits.items()}
     heldout = unbiased_heldout(splits["dev"], masks["dev"], pool, selection_config["influence_heldout"], seed)
