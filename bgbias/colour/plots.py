@@ -5,6 +5,7 @@ Stages: `plot_confusion` and `plot_samples`.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,10 +48,17 @@ def fraction_figure(fractions: pd.DataFrame) -> plt.Figure:
     )
     for row, augment in enumerate(augments):
         for axis, column in zip(axes[row], panels):
+            marked = fractions.loc[fractions["augment"] == augment, "marked"]
             for selection, rows in fractions[fractions["augment"] == augment].groupby("selection", sort=False):
                 axis.plot(rows["marked"], rows[column], marker="o", label=selection)
                 axis.fill_between(rows["marked"], rows[f"{column}_low"], rows[f"{column}_high"], alpha=0.2)
-            axis.set(xscale="log", xlabel="marked images (augmented biased images)", ylabel="accuracy",
+            if (marked <= 0).any():  # a log axis cannot show 0 marked images: linear below 1
+                axis.set_xscale("symlog", linthresh=1)
+                axis.text(0.02, 0.02, "some cells mark no image (no biased digit, or a fraction that rounds to 0)",
+                          transform=axis.transAxes, fontsize=7)
+            else:
+                axis.set_xscale("log")
+            axis.set(xlabel="marked images (augmented biased images)", ylabel="accuracy",
                      title=f"{augment}: {FRACTION_PANELS[column]}", ylim=(0, 1.02))
             axis.grid(alpha=0.3)
         if panels:
@@ -70,6 +78,7 @@ class SamplePanel:
     labels: list[str]
     images: list[np.ndarray]  # per row (n, 28, 28, 3) uint8
     captions: list[list[str]]  # per row, one caption per image
+    empty: str = "no images"  # what the panel says when it has no image, and why
 
 
 def mosaic(rows: list[np.ndarray]) -> np.ndarray:
@@ -86,15 +95,19 @@ def mosaic(rows: list[np.ndarray]) -> np.ndarray:
 
 def sample_grid_figure(panels: list[SamplePanel], title: str) -> plt.Figure:
     """Panels of sample images side by side, each image captioned (e.g. with its background mode)."""
-    widths = [max([len(row) for row in panel.images] + [1]) for panel in panels]
-    height = max(len(panel.labels) for panel in panels) * 0.5 + 1
+    widths = [max([len(row) for row in panel.images] + [4]) for panel in panels]
+    height = max([len(panel.labels) for panel in panels] + [2]) * 0.5 + 1
     figure, axes = plt.subplots(
         1, len(panels), figsize=(0.5 * sum(widths) + 1.2 * len(panels), height), width_ratios=widths, squeeze=False
     )
     for ax, panel in zip(axes[0], panels):
-        ax.imshow(mosaic(panel.images), interpolation="nearest")
         ax.set_title(panel.title, fontsize=9)
         ax.set_xticks([])
+        if not any(len(row) for row in panel.images):
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, textwrap.fill(panel.empty, 24), ha="center", va="center", fontsize=8, transform=ax.transAxes)
+            continue
+        ax.imshow(mosaic(panel.images), interpolation="nearest")
         ticks = [i * (TILE + CAPTION_SPACE) + TILE / 2 for i in range(len(panel.labels))]
         ax.set_yticks(ticks, panel.labels, fontsize=7)
         for row, captions in enumerate(panel.captions):
@@ -164,6 +177,7 @@ def pairs_panel(dataset: Path, versions: int) -> SamplePanel:
         [f"digit {base.labels[row]}" for row in shown],
         [np.concatenate([base.images[[row]], images[i]]) for i, row in enumerate(shown)],
         [[m.decode() for m in (base.bg_mode[row], *modes[i])] for i, row in enumerate(shown)],
+        empty="no image has versions: no biased digit, or an augment fraction that marks none",
     )
 
 
@@ -190,7 +204,7 @@ def plot_ranking(ranking: Path, biased: Path, png: Path, *, count: int = 20) -> 
     split = read_split(biased, "train")
     panels = []
     for title, chosen in (("first to mark", rows.head(count)), ("last to mark", rows.tail(count))):
-        images = split.images[chosen["row"].to_numpy()]
+        images = split.images[chosen["row"].to_numpy(np.int64)]
         captions = [f"{label} {score:.3g}" for label, score in zip(chosen["label"], chosen["score"])]
         per_row = 10
         panels.append(SamplePanel(
@@ -198,6 +212,7 @@ def plot_ranking(ranking: Path, biased: Path, png: Path, *, count: int = 20) -> 
             [f"ranks {chosen['rank'].iloc[i]}-" for i in range(0, len(chosen), per_row)],
             [images[i : i + per_row] for i in range(0, len(images), per_row)],
             [captions[i : i + per_row] for i in range(0, len(captions), per_row)],
+            empty="no biased training image to rank (bias.mode none)",
         ))
     strategy = Path(ranking).stem
     title = f"selection {strategy}: the biased training images it ranks first and last (caption: digit, score)"

@@ -188,12 +188,20 @@ def fraction_markdown(fractions: pd.DataFrame, differences: pd.DataFrame) -> str
     each selection's per-seed difference to random."""
     shown = fractions[[c for c in fractions.columns if not c.endswith(("_low", "_high"))]]
     parts = [shown.to_markdown(index=False, floatfmt=".3f") + "\n"]
+    if fractions.empty:
+        parts.append("No paired model in this run: `paired.augment_modes` is empty.\n")
+    elif (fractions["marked"] == 0).any():
+        parts.append("Rows with 0 marked images mark no image: the run has no biased digit (`bias.mode: none`), or the "
+                     "fraction rounds to no image; their bias-conflicting accuracy is empty (nan) without biased digits.\n")
     if not fractions.empty and "pool" in fractions:
         parts += [f"Marked images needed for a mean pool-test accuracy of {THRESHOLD:g}:\n",
                   marked_to_reach(fractions).to_markdown(index=False) + "\n"]
     if not differences.empty:
         parts += ["Pool-test accuracy minus random's at the same fraction, per seed (mean and 95 % interval):\n",
                   differences.to_markdown(index=False, floatfmt=".3f") + "\n"]
+        if (differences["n"] == 0).any():
+            parts.append("n 0: no `random` model at the same augment mode and fraction to compare with (add random to "
+                         "`paired.selections`).\n")
     return "\n".join(parts)
 
 
