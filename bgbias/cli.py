@@ -14,6 +14,7 @@ from pathlib import Path
 from bgbias import __version__
 
 DEFAULT_CONFIG = Path("config.yaml")
+CHECKPOINT = "a model checkpoint (.pt)"
 
 
 def parse_overrides(entries: list[str]) -> dict:
@@ -40,6 +41,40 @@ def config_from(args: argparse.Namespace) -> dict:
     return load_config([*paths, *args.configfile], parse_overrides(args.config))
 
 
+def path_argument(text: str) -> Path:
+    """A path option's value (argparse type): any but the empty one."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path is not allowed")
+    return Path(text)
+
+
+def at_least_one(text: str) -> int:
+    """An integer option of at least 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: an integer >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; allowed: an integer >= 1")
+    return value
+
+
+def expect(path: Path, kinds: tuple[str, ...], expected: str) -> None:
+    """Refuse an input file of another kind than `kinds` (storage.KINDS) before any work."""
+    from bgbias.storage import expect_kind
+
+    expect_kind(path, kinds, expected)
+
+
+def written(args: argparse.Namespace) -> list[Path]:
+    """The files a subcommand writes: named by its options, or beside --out (the history, the confusion CSV)."""
+    beside = args.command in ("train", "paired-train") and args.history is None or (
+        args.command == "plot" and args.kind == "confusion"
+    )
+    named = [getattr(args, option, None) for option in ("out", "history", "log")]
+    return [Path(path) for path in [*named, Path(args.out).with_suffix(".csv") if beside else None] if path]
+
+
 # Each subcommand imports what it runs when it runs, so that `bgbias --help` and `bgbias plan` start fast.
 
 
@@ -63,6 +98,7 @@ def run_generate(args: argparse.Namespace) -> None:
     if args.kind in ("test", "paired"):
         check_value("test_modes[]", args.mode, given_as="--mode")
     if args.kind == "paired":
+        expect(args.biased, ("biased",), "a biased dataset (bgbias generate biased)")
         check_value("paired.augment_fractions[]", args.fraction, given_as="--fraction")
         check_value("paired.selections[]", args.selection, given_as="--selection")
         if (args.selection == "random") != (args.ranking is None):
@@ -98,6 +134,10 @@ def run_generate(args: argparse.Namespace) -> None:
 
 def run_train(args: argparse.Namespace) -> None:
     config = config_from(args)
+    if args.grey:
+        expect(args.data, ("grey",), "a grey dataset (bgbias generate grey)")
+    else:
+        expect(args.data, ("biased",), "a biased dataset with train and dev splits (bgbias generate biased)")
     history = args.history or Path(args.out).with_suffix(".csv")
     common = dict(model=args.out, history=history, device=config["device"], seed=config["seed"], threads=args.threads)
     if args.grey:
@@ -116,6 +156,8 @@ def run_attack(args: argparse.Namespace) -> None:
     from bgbias.config import ConfigError, check_value
 
     config = config_from(args)
+    expect(args.model, ("checkpoint",), CHECKPOINT)
+    expect(args.grey, ("grey",), "a grey dataset (bgbias generate grey)")
     try:
         kind = Attack.parse(args.attack).kind
     except ValueError as error:
@@ -133,6 +175,8 @@ def run_paired_train(args: argparse.Namespace) -> None:
     from bgbias.config import paired_train_slice
 
     config = config_from(args)
+    expect(args.base, ("checkpoint",), CHECKPOINT)
+    expect(args.data, ("paired",), "a paired dataset (bgbias generate paired)")
     history = args.history or Path(args.out).with_suffix(".csv")
     paired_train(
         args.base, args.data, model=args.out, history=history, paired_config=paired_train_slice(config),
@@ -145,6 +189,8 @@ def run_evaluate(args: argparse.Namespace) -> None:
     from bgbias.colour.evaluation import evaluate
 
     config = config_from(args)
+    expect(args.model, ("checkpoint",), CHECKPOINT)
+    expect(args.data, ("test",), "a test set (bgbias generate test)")
     bias = config["bias"]
     evaluate(
         args.model, [args.data], outputs=[args.out], color_pool=config["color_pool"],
@@ -154,18 +200,23 @@ def run_evaluate(args: argparse.Namespace) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> None:
-    from bgbias.provenance import artifacts_under, verify_run
+    from bgbias.provenance import verify_run
 
-    problems = verify_run(args.paths)
+    checked, problems = verify_run(args.paths)
     for line in problems:
         print(line)
-    checked = sum(len(artifacts_under(path)) for path in args.paths if Path(path).exists())
     print(f"{checked} files checked, {len(problems)} problem(s)" if problems else f"{checked} files checked: all verified")
     if problems:
         raise SystemExit(1)
 
 
 def run_plot(args: argparse.Namespace) -> None:
+    kinds, expected = {
+        "confusion": (("json",), "a metrics JSON (bgbias evaluate)"),
+        "training": (("text",), "a per-epoch CSV log (bgbias train)"),
+        "samples": (("biased", "test", "paired"), "a coloured dataset (biased, test or paired)"),
+    }[args.kind]
+    expect(args.input, kinds, expected)
     title = args.title or Path(args.input).stem
     if args.kind == "confusion":
         from bgbias.colour.plots import plot_confusion
@@ -183,7 +234,7 @@ def run_plot(args: argparse.Namespace) -> None:
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--configfile", nargs="+", type=Path, default=[], metavar="FILE",
+        "--configfile", nargs="+", type=path_argument, default=[], metavar="FILE",
         help="config files merged over ./config.yaml, in order (as for snakemake)",
     )
     parser.add_argument(
@@ -193,13 +244,13 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_threads(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
+    parser.add_argument("--threads", type=at_least_one, default=1, help="CPU threads for torch (default 1)")
 
 
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="bgbias", description=__doc__)
     main_parser.add_argument("--version", action="version", version=f"bgbias {__version__}")
-    main_parser.add_argument("--log", type=Path, help="also write the log to this file")
+    main_parser.add_argument("--log", type=path_argument, help="also write the log to this file")
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str, run, config: bool = True) -> argparse.ArgumentParser:
@@ -215,8 +266,8 @@ def parser() -> argparse.ArgumentParser:
     )
 
     fetch = command("fetch-mnist", "Place the four MNIST .gz files in a folder and verify their MD5s.", run_fetch)
-    fetch.add_argument("--raw", type=Path, required=True, help="destination folder (e.g. resources/mnist/MNIST/raw)")
-    fetch.add_argument("--mirror", type=Path, help="copy from this folder instead of downloading")
+    fetch.add_argument("--raw", type=path_argument, required=True, help="destination folder (e.g. resources/mnist/MNIST/raw)")
+    fetch.add_argument("--mirror", type=path_argument, help="copy from this folder instead of downloading")
 
     generate = command("generate", "Generate a coloured dataset as HDF5.", run_generate)
     generate.add_argument(
@@ -224,16 +275,16 @@ def parser() -> argparse.ArgumentParser:
         help="biased: train/dev of the bias config; test: one test set; paired: the K versions of a biased set; "
         "grey: plain grey MNIST (train/dev/test) for the adversarial experiment",
     )
-    generate.add_argument("--raw", type=Path, required=True, help="folder with the four MNIST .gz files")
-    generate.add_argument("--out", type=Path, required=True, help="HDF5 file to write")
+    generate.add_argument("--raw", type=path_argument, required=True, help="folder with the four MNIST .gz files")
+    generate.add_argument("--out", type=path_argument, required=True, help="HDF5 file to write")
     generate.add_argument("--mode", default="pool", help="background mode of a test or paired set (default pool)")
-    generate.add_argument("--biased", type=Path, help="paired: the biased dataset file to augment")
+    generate.add_argument("--biased", type=path_argument, help="paired: the biased dataset file to augment")
     generate.add_argument("--fraction", type=float, default=1.0, help="paired: share of biased images augmented")
     generate.add_argument(
         "--selection", default="random",
         help="paired: which biased images are augmented when --fraction < 1 (random, or the strategy of --ranking)",
     )
-    generate.add_argument("--ranking", type=Path, help="paired: the ranking CSV of the selection (bgbias rank)")
+    generate.add_argument("--ranking", type=path_argument, help="paired: the ranking CSV of the selection (bgbias rank)")
     add_threads(generate)
 
     for name, help_text, run in (
@@ -242,40 +293,40 @@ def parser() -> argparse.ArgumentParser:
     ):
         sub = command(name, help_text, run)
         if name == "paired-train":
-            sub.add_argument("--base", type=Path, required=True, help="checkpoint of the model to fine-tune")
-        sub.add_argument("--data", type=Path, required=True, help="HDF5 dataset with train and dev splits")
-        sub.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
-        sub.add_argument("--history", type=Path, help="per-epoch CSV log (default: next to --out)")
+            sub.add_argument("--base", type=path_argument, required=True, help="checkpoint of the model to fine-tune")
+        sub.add_argument("--data", type=path_argument, required=True, help="HDF5 dataset with train and dev splits")
+        sub.add_argument("--out", type=path_argument, required=True, help="checkpoint to write (.pt)")
+        sub.add_argument("--history", type=path_argument, help="per-epoch CSV log (default: next to --out)")
         if name == "train":
             sub.add_argument("--grey", action="store_true", help="train the 1-channel LeNet on a grey dataset (adversarial.train settings)")
         add_threads(sub)
 
     attack = command("attack", "Write an adversarial set (FGSM or CW-L2) of the grey model on a grey dataset.", run_attack)
-    attack.add_argument("--model", type=Path, required=True, help="grey LeNet checkpoint (bgbias train --grey)")
-    attack.add_argument("--grey", type=Path, required=True, help="grey dataset (bgbias generate grey)")
+    attack.add_argument("--model", type=path_argument, required=True, help="grey LeNet checkpoint (bgbias train --grey)")
+    attack.add_argument("--grey", type=path_argument, required=True, help="grey dataset (bgbias generate grey)")
     attack.add_argument("--attack", required=True, help="fgsm-<epsilon> or cw-<c>, e.g. fgsm-0.1, cw-5")
-    attack.add_argument("--out", type=Path, required=True, help="HDF5 file to write")
+    attack.add_argument("--out", type=path_argument, required=True, help="HDF5 file to write")
     add_threads(attack)
 
     evaluate = command("evaluate", "Accuracy, per-digit, per-colour accuracy and confusion matrix as JSON.", run_evaluate)
-    evaluate.add_argument("--model", type=Path, required=True, help="checkpoint (.pt)")
-    evaluate.add_argument("--data", type=Path, required=True, help="HDF5 dataset with a test split")
-    evaluate.add_argument("--out", type=Path, required=True, help="metrics JSON to write")
+    evaluate.add_argument("--model", type=path_argument, required=True, help="checkpoint (.pt)")
+    evaluate.add_argument("--data", type=path_argument, required=True, help="HDF5 dataset with a test split")
+    evaluate.add_argument("--out", type=path_argument, required=True, help="metrics JSON to write")
     add_threads(evaluate)
 
     verify = command(
         "verify", "Check a finished run: every artifact against its checksum record and its inputs; missing outputs.",
         run_verify, config=False,
     )
-    verify.add_argument("paths", nargs="*", type=Path, default=[Path("results")], help="run folders or files (default results)")
+    verify.add_argument("paths", nargs="*", type=path_argument, default=[Path("results")], help="run folders or files (default results)")
 
     plot = command(
         "plot", "Draw a confusion matrix (metrics JSON), a training curve (CSV log) or a sample grid (dataset HDF5).",
         run_plot, config=False,
     )
     plot.add_argument("kind", choices=["confusion", "training", "samples"])
-    plot.add_argument("--input", type=Path, required=True, help="metrics JSON, per-epoch CSV or dataset HDF5")
-    plot.add_argument("--out", type=Path, required=True, help="PNG to write")
+    plot.add_argument("--input", type=path_argument, required=True, help="metrics JSON, per-epoch CSV or dataset HDF5")
+    plot.add_argument("--out", type=path_argument, required=True, help="PNG to write")
     plot.add_argument("--title", help="figure title (confusion, training)")
     return main_parser
 
@@ -288,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate" and args.kind == "paired" and args.biased is None:
         parser().error("generate paired needs --biased (the biased dataset file)")
     try:
+        if outputs := written(args):
+            from bgbias.storage import check_output
+
+            for path in outputs:
+                check_output(path)
         with log_to(args.log, exit_on_user_error=False):
             args.run(args)
     except USER_ERRORS as error:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import pickle
+import re
+import warnings
 from pathlib import Path
 from collections.abc import Iterable
 
@@ -12,8 +15,8 @@ from torch import nn
 
 from bgbias import __version__
 from bgbias.errors import UserError
-from bgbias.provenance import verify
-from bgbias.storage import atomic_path
+from bgbias.provenance import SUFFIX, verify
+from bgbias.storage import KINDS, WrongKindError, atomic_path, file_kind
 
 
 EVAL_BATCH = 1000  # images per forward pass when evaluating
@@ -137,22 +140,50 @@ def one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
+def read_payload(source) -> dict:
+    """A checkpoint's payload, read with `weights_only` (tensors and plain data: a pickle's code never runs); torch's
+    notes on the pickle protocol are silenced, its errors raised."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.load(source, map_location="cpu", weights_only=True)
+
+
+def not_plain(error: pickle.UnpicklingError) -> str:
+    """What a `weights_only` load refused, as its error names it (`posix.system`), or ''."""
+    found = re.search(r"GLOBAL (\S+)", str(error))
+    return f" ({found.group(1)})" if found else ""
+
+
 def save_checkpoint(path: Path, model: Classifier, metadata: dict, inputs: Iterable[Path] = ()) -> None:
     """Save weights, architecture and metadata (config slice, seed, version) atomically, with the checksum record
-    (made from `inputs`). Serialised in memory first, so that a full disk is reported by the file write."""
+    (made from `inputs`). Serialised in memory and read back first, so that a payload `load_checkpoint` would refuse
+    (anything but tensors and plain data) is an error here, and a full disk is reported by the file write."""
     payload = {"state_dict": model.state_dict(), "arch": model.arch, "bgbias_version": __version__, **metadata}
     buffer = io.BytesIO()
     torch.save(payload, buffer)
+    try:
+        read_payload(io.BytesIO(buffer.getvalue()))
+    except pickle.UnpicklingError as error:
+        raise TypeError(f"checkpoint {path} would hold objects other than tensors and plain data{not_plain(error)}") from None
     with atomic_path(path, inputs) as partial:
         partial.write_bytes(buffer.getvalue())
 
 
 def load_checkpoint(path: Path, in_channels: int | None = None) -> tuple[Classifier, dict]:
-    """Load a model; raise CheckpointError naming `path` when it is unreadable or of another architecture."""
+    """Load a model; raise CheckpointError naming `path` when it is unreadable, holds more than tensors and plain data
+    (a pickle's code is never run) or is of another architecture, WrongKindError when it is another kind of file."""
     verify(path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload = read_payload(path)
     except Exception as error:  # torch raises many types for truncated or foreign files
+        kind = file_kind(path)
+        if kind not in ("checkpoint", "unknown"):
+            raise WrongKindError(f"{path}: wrong kind of file: expected a model checkpoint, got {KINDS[kind]}") from None
+        if isinstance(error, pickle.UnpicklingError) and "Weights only load failed" in str(error):
+            raise CheckpointError(
+                f"checkpoint {path} holds objects other than tensors and plain data{not_plain(error)}: bgbias never "
+                f"writes such a checkpoint, and did not load it (nothing in it ran); delete it and its {SUFFIX} and rerun"
+            ) from None
         raise CheckpointError(f"cannot read checkpoint {path}: {one_line(error)}") from error
     if not isinstance(payload, dict) or not isinstance(payload.get("arch"), dict) or "state_dict" not in payload:
         raise CheckpointError(f"{path} is not a bgbias checkpoint (no 'arch'/'state_dict' entries)")

@@ -4,7 +4,6 @@ JSON and CSV + Markdown tables."""
 from __future__ import annotations
 
 import errno
-import glob
 import json
 import math
 import os
@@ -21,7 +20,7 @@ import numpy as np
 
 from bgbias import __version__
 from bgbias.errors import UserError
-from bgbias.provenance import verify, write_record
+from bgbias.provenance import PARTIAL, SUFFIX, partial_name, record_path, stale_partials, verify, write_record
 
 SPLITS = ("train", "dev", "test")
 MODE_DTYPE = "S32"  # `bg_mode`: the name of the mode that made each background
@@ -52,16 +51,6 @@ class StoredSplit:
         return len(self.labels)
 
 
-def partial_name(path: Path) -> Path:
-    """The temporary name `atomic_path` writes `path` under in this process."""
-    return path.with_name(f".{path.name}.{os.getpid()}.partial")
-
-
-def stale_partials(path: Path) -> list[Path]:
-    """Temporary files of `path` that writers killed mid-way left behind."""
-    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.partial"))
-
-
 def fsync(path: Path) -> None:
     """Flush a file (or a folder's entries) to disk."""
     descriptor = os.open(path, os.O_RDONLY)
@@ -75,19 +64,43 @@ class DiskFullError(UserError):
     """The disk filled up while an artifact was written."""
 
 
+class OutputPathError(UserError):
+    """An output path that cannot be written: a folder, a path below a file, a name too long for its record beside it."""
+
+
+def check_output(path: Path) -> None:
+    """Refuse an output path that names a folder, lies below a file, or whose record's name (the name and `.sha256`)
+    would be longer than its file system allows: before any work."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"{path} is a folder: name the file to write, not a folder")
+    existing = next(folder for folder in Path(os.path.abspath(path)).parents if folder.exists())
+    if not existing.is_dir():
+        raise OutputPathError(f"cannot write {path}: {existing} is a file, not a folder")
+    limit = os.pathconf(existing, "PC_NAME_MAX")
+    length = len(os.fsencode(path.name + SUFFIX))
+    if length > limit:
+        raise OutputPathError(
+            f"cannot write {path}: its name is too long; with the {SUFFIX} of its checksum record it has {length} "
+            f"bytes, the file system allows {limit}; use a name of at most {limit - len(SUFFIX)} bytes"
+        )
+
+
 @contextmanager
 def atomic_path(path: Path, inputs: Iterable[Path] = ()) -> Iterator[Path]:
     """Yield a temporary sibling of `path`; when the block succeeds, write the checksum record of the file (with
     the SHA-256 of `inputs`, the files it was made from) and rename it to `path`.
 
-    `path` never exists half-written: a killed writer leaves only its temporary file, which
+    `path` never exists half-written: a killed writer leaves only its temporary file (or its record's), which
     the next writer of `path` removes (the workflow runs one job per output at a time).
     The data is flushed to disk before the rename and the rename after it, so a power loss
-    leaves either the old state or the complete file. A full disk is reported naming the file.
+    leaves either the old state or the complete file. A full disk is reported naming the file, a path that cannot
+    be written (`check_output`) before anything is.
     """
     path = Path(path)
+    check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in stale_partials(path):
+    for stale in [*stale_partials(path), *stale_partials(record_path(path))]:
         stale.unlink(missing_ok=True)
     partial = partial_name(path)
     try:
@@ -232,9 +245,67 @@ def open_dataset(path: Path) -> h5py.File:
     try:
         return h5py.File(path, "r", locking=False)
     except READ_ERRORS as error:
+        expect_kind(path, DATASET_KINDS + ("dataset", "unknown"), "a dataset (HDF5)")
         raise DatasetFileError(
             f"cannot read dataset file {path}: {error}; it is truncated or not HDF5, delete it and rerun"
         ) from error
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+SIGNATURES = {b"PK\x03\x04": "checkpoint", b"\x89PNG\r\n\x1a\n": "png"}  # torch.save writes zip archives
+KINDS = {  # the kinds of file bgbias writes, in words
+    "biased": "a biased dataset", "test": "a test set", "paired": "a paired dataset", "grey": "a grey dataset",
+    "adversarial": "an adversarial set", "dataset": "an HDF5 file of another layout", "checkpoint": "a model checkpoint",
+    "json": "a JSON file", "png": "a PNG image", "text": "a text file", "unknown": "a file of unknown kind",
+}
+DATASET_KINDS = ("biased", "test", "paired", "grey", "adversarial")
+
+
+class WrongKindError(UserError):
+    """An intact artifact of another kind than the one expected (a checkpoint given as a dataset)."""
+
+
+def file_kind(path: Path) -> str:
+    """The kind of a file (a key of KINDS), from its content: datasets by their splits and attributes."""
+    with open(path, "rb") as handle:
+        head = handle.read(PROBE_BYTES)
+    if head.startswith(HDF5_SIGNATURE):
+        return dataset_kind(path)
+    signature = next((kind for start, kind in SIGNATURES.items() if head.startswith(start)), None)
+    if signature or not head or b"\0" in head:
+        return signature or "unknown"
+    try:
+        text = head.decode()
+    except UnicodeDecodeError:
+        return "unknown"
+    return "json" if text.lstrip().startswith(("{", "[")) else "text"
+
+
+def dataset_kind(path: Path) -> str:
+    """The kind of an HDF5 file: a layout of README.md's, else `dataset`."""
+    try:
+        with h5py.File(path, "r", locking=False) as handle:
+            splits = sorted(name for name in SPLITS if name in handle)
+            if "attack" in handle.attrs:
+                return "adversarial"
+            if splits == ["test"]:
+                return "test"
+            if splits == ["dev", "train"]:
+                return "paired" if "alt_images" in handle["train"] else "biased"
+            if splits == ["dev", "test", "train"] and handle["train/images"].ndim == 3:
+                return "grey"
+    except READ_ERRORS:
+        pass
+    return "dataset"
+
+
+def expect_kind(path: Path, kinds: Iterable[str], expected: str) -> None:
+    """Refuse `path` unless its kind is one of `kinds` (keys of KINDS), saying what was `expected`; it is checked
+    against its record first."""
+    verify(path)
+    kind = file_kind(path)
+    if kind not in kinds:
+        raise WrongKindError(f"{path}: wrong kind of file: expected {expected}, got {KINDS[kind]}")
 
 
 def check_split(path: Path, name: str, split: StoredSplit) -> StoredSplit:
@@ -377,7 +448,7 @@ def write_manifest(output: Path, outputs: list[str]) -> None:
     writers left in the run's folders are removed (every output of the run is finished by now)."""
     lines = [f"{Path(p).stat().st_size}\t{p}" for p in sorted(map(str, outputs))]
     for folder in {Path(p).parent for p in outputs}:
-        for stale in folder.glob(".*.partial"):
+        for stale in folder.glob(f".*{PARTIAL}"):
             stale.unlink(missing_ok=True)
     with atomic_path(Path(output)) as partial:
         partial.write_text("\n".join(lines) + "\n")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import h5py
 import pytest
 
 from bgbias.cli import main
+from bgbias.models import LeNet, save_checkpoint
 from conftest import TINY_CONFIG
 
 
@@ -92,3 +95,109 @@ def test_help_and_generate_import_neither_torch_nor_matplotlib(mini_mnist: Path,
     assert done.stdout.strip().splitlines()[-1] == "[0, 0, 0] []"
     help_text = subprocess.run([sys.executable, "-m", "bgbias.cli", "--help"], capture_output=True, text=True)
     assert help_text.returncode == 0 and "generate" in help_text.stdout
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory, mini_mnist: Path) -> dict[str, Path]:
+    """A test set and an (untrained) checkpoint, each with its checksum record, outside any results folder."""
+    folder = tmp_path_factory.mktemp("made")
+    test_set, model = folder / "test.h5", folder / "model.pt"
+    tiny = ["--configfile", str(TINY_CONFIG)]
+    assert main(["generate", "test", "--mode", "noise", "--raw", str(mini_mnist), "--out", str(test_set), *tiny]) == 0
+    save_checkpoint(model, LeNet(), {"seed": 0})
+    return {"test": test_set, "model": model}
+
+
+def exit_code(argv: list[str]) -> int:
+    """main's exit status, also where it exits by SystemExit (argparse errors, bgbias verify finding problems)."""
+    try:
+        return main(argv)
+    except SystemExit as exit:
+        return exit.code
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    (["train", "--data", "{test}", "--out", "m.pt", "--configfile", str(TINY_CONFIG)],
+     "{test}: wrong kind of file: expected a biased dataset with train and dev splits (bgbias generate biased), got a "
+     "test set"),
+    (["plot", "samples", "--input", "{model}", "--out", "s.png"],
+     "{model}: wrong kind of file: expected a coloured dataset (biased, test or paired), got a model checkpoint"),
+    (["evaluate", "--model", "{test}", "--data", "{test}", "--out", "e.json", "--configfile", str(TINY_CONFIG)],
+     "{test}: wrong kind of file: expected a model checkpoint (.pt), got a test set"),
+])
+def test_a_file_of_another_kind_is_named_so_not_called_corrupt(
+    made: dict[str, Path], in_tmp: Path, capsys: pytest.CaptureFixture, command: list[str], message: str
+) -> None:
+    assert main([part.format(**made) for part in command]) == 2
+    assert capsys.readouterr().err == f"bgbias {command[0]}: {message.format(**made)}\n"
+    assert list(in_tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "--data", "b.h5", "--out", "m.pt"], ["paired-train", "--base", "m.pt", "--data", "p.h5", "--out", "q.pt"],
+    ["evaluate", "--model", "m.pt", "--data", "t.h5", "--out", "e.json"], ["generate", "test", "--raw", "r", "--out", "t.h5"],
+    ["attack", "--model", "g.pt", "--grey", "g.h5", "--attack", "fgsm-0.1", "--out", "a.h5"],
+])
+@pytest.mark.parametrize(("threads", "shown"), [("0", "0"), ("-2", "-2"), ("two", "'two'")])
+def test_threads_below_one_are_refused_in_one_line(
+    in_tmp: Path, capsys: pytest.CaptureFixture, command: list[str], threads: str, shown: str
+) -> None:
+    assert exit_code([*command, "--threads", threads]) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error == f"bgbias {command[0]}: error: argument --threads: {shown} is not allowed; allowed: an integer >= 1"
+
+
+def test_out_naming_a_folder_is_refused_before_any_work(
+    made: dict[str, Path], in_tmp: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (in_tmp / "folder").mkdir()
+    inputs = ["--model", str(made["model"]), "--data", str(made["test"]), "--configfile", str(TINY_CONFIG)]
+    assert main(["evaluate", *inputs, "--out", "folder"]) == 2
+    assert capsys.readouterr().err == "bgbias evaluate: folder is a folder: name the file to write, not a folder\n"
+    assert [path.name for path in in_tmp.iterdir()] == ["folder"] and not any((in_tmp / "folder").iterdir())
+    below = made["model"] / "e.json"
+    assert main(["evaluate", *inputs, "--out", str(below)]) == 2
+    assert capsys.readouterr().err == f"bgbias evaluate: cannot write {below}: {made['model']} is a file, not a folder\n"
+
+
+def test_any_name_that_leaves_room_for_its_record_can_be_written(
+    made: dict[str, Path], in_tmp: Path, capsys: pytest.CaptureFixture
+) -> None:
+    limit = os.pathconf(in_tmp, "PC_NAME_MAX")  # 255 on ext4
+    longest = "m" * (limit - len(".sha256") - len(".json")) + ".json"  # with its record's .sha256: exactly the limit
+    inputs = ["--model", str(made["model"]), "--data", str(made["test"]), "--configfile", str(TINY_CONFIG)]
+    assert main(["evaluate", *inputs, "--out", longest]) == 0
+    assert json.loads((in_tmp / longest).read_text())["n"] == 300
+    too_long = "m" + longest
+    assert main(["evaluate", *inputs, "--out", too_long]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"bgbias evaluate: cannot write {too_long}: its name is too long; with the .sha256 of its checksum record it "
+        f"has {limit + 1} bytes, the file system allows {limit}; use a name of at most {limit - 7} bytes"
+    )
+    assert sorted(path.name for path in in_tmp.iterdir()) == [longest, longest + ".sha256"]
+
+
+def test_verify_advises_deleting_only_bgbias_artifacts(
+    made: dict[str, Path], in_tmp: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert exit_code(["verify", "/etc/passwd"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "/etc/passwd is not a bgbias artifact (no checksum record): nothing to verify"
+    assert "delete" not in out
+    assert exit_code(["verify", ""]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "bgbias verify: error: argument paths: an empty path is not allowed"
+    (in_tmp / "empty").mkdir()
+    assert exit_code(["verify", "empty"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "empty holds no bgbias artifacts (no file with a checksum record): nothing to verify"
+    checkout = in_tmp / "checkout"  # files of the checkout beside a command-line output: only the output is checked
+    checkout.mkdir()
+    (checkout / "Snakefile").write_text("rule all:\n")
+    for suffix in ("", ".sha256"):
+        shutil.copy(f"{made['model']}{suffix}", checkout / f"model.pt{suffix}")
+    assert exit_code(["verify", "checkout"]) == 0
+    assert capsys.readouterr().out == "1 files checked: all verified\n"
+    (checkout / "model.pt").write_bytes(b"edited")
+    assert exit_code(["verify", "checkout"]) == 1
+    out = capsys.readouterr().out
+    assert "delete it and rerun" in out and "Snakefile" not in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 from bgbias.colour.datasets import make_biased_dataset
+from bgbias.errors import UserError
 from bgbias.mnist import MnistError, MnistSpec, load_split, read_idx, verify_raw
 from bgbias.models import CheckpointError, LeNet, load_checkpoint, save_checkpoint
 from bgbias.provenance import IntegrityError, write_record
@@ -47,9 +49,9 @@ def flip(path: Path, position: int, count: int = 1) -> None:
 
 
 def copied(source: Path, path: Path) -> Path:
-    """A copy of an artifact with its checksum record."""
+    """A copy of an artifact with a checksum record of its own (a copied record names the original: it is refused)."""
     shutil.copy(source, path)
-    shutil.copy(str(source) + ".sha256", str(path) + ".sha256")
+    write_record(path, path)
     return path
 
 
@@ -214,7 +216,7 @@ def test_checkpoint_of_grey_model_where_colour_expected(grey_checkpoint: Path) -
 
 
 def test_checkpoint_weights_of_another_architecture(tmp_path: Path, grey_checkpoint: Path) -> None:
-    payload = torch.load(grey_checkpoint, weights_only=False)
+    payload = torch.load(grey_checkpoint, weights_only=True)
     payload["state_dict"]["hidden.1.weight"] = torch.zeros(100, 400)
     path = tmp_path / "wider.pt"
     torch.save(payload, path)
@@ -237,7 +239,7 @@ def test_truncated_and_foreign_checkpoints(tmp_path: Path, grey_checkpoint: Path
         load_checkpoint(recorded(grey_checkpoint))
     foreign = tmp_path / "foreign.pt"
     torch.save(LeNet().state_dict(), foreign)
-    with pytest.raises(IntegrityError, match=rf"{foreign} has no checksum record \(foreign.pt.sha256\)"):
+    with pytest.raises(IntegrityError, match=rf"^{foreign} is not a bgbias artifact \(no checksum record foreign.pt.sha256\)"):
         load_checkpoint(foreign)
     with pytest.raises(CheckpointError, match=rf"{foreign} is not a bgbias checkpoint"):
         load_checkpoint(recorded(foreign))
@@ -250,7 +252,7 @@ def test_flipped_bytes_are_refused_in_a_checkpoint_a_dataset_and_a_table(
     an HDF5 file, or in a table: the reader refuses it, naming the file."""
     payload_start = grey_checkpoint.read_bytes().find(b"data/0") + 200
     flip(grey_checkpoint, payload_start, 4)
-    torch.load(grey_checkpoint, weights_only=False)  # the .pt format does not notice
+    torch.load(grey_checkpoint, weights_only=True)  # the .pt format does not notice
     with pytest.raises(IntegrityError, match=rf"^{grey_checkpoint} is corrupt or was edited: its SHA-256 is "):
         load_checkpoint(grey_checkpoint)
     copy = copied(dataset, tmp_path / "copy.h5")
@@ -269,6 +271,50 @@ def test_flipped_bytes_are_refused_in_a_checkpoint_a_dataset_and_a_table(
     metrics.write_text(metrics.read_text().replace("0.5", "0.9"))
     with pytest.raises(IntegrityError, match=rf"^{metrics} is corrupt or was edited"):
         read_json(metrics)
+
+
+class Payload:
+    """A pickled object whose unpickling runs a shell command: what a forged checkpoint carries."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+@pytest.mark.parametrize("container", ["torch", "pickle"])
+def test_a_forged_checkpoint_is_refused_without_running_its_code(tmp_path: Path, container: str) -> None:
+    """A checkpoint whose pickle would run a command, with a matching record made by hand: refused, nothing ran."""
+    marker, path = tmp_path / "marker", tmp_path / "forged.pt"
+    payload = {"arch": LeNet().arch, "state_dict": Payload(f"touch {marker}")}
+    if container == "torch":
+        torch.save(payload, path)
+    else:
+        path.write_bytes(pickle.dumps(payload))
+    with pytest.raises(CheckpointError) as refused:
+        load_checkpoint(recorded(path))
+    assert not marker.exists(), "the forged checkpoint's command ran"
+    message = str(refused.value)
+    assert message.startswith(f"checkpoint {path} holds objects other than tensors and plain data")
+    assert message.endswith(
+        "bgbias never writes such a checkpoint, and did not load it (nothing in it ran); delete it and its .sha256 and rerun"
+    )
+    assert "\n" not in message and "weights_only=False" not in message
+
+
+def test_a_checkpoint_that_would_hold_more_than_plain_data_is_not_written(tmp_path: Path) -> None:
+    path = tmp_path / "model.pt"
+    with pytest.raises(TypeError, match=rf"checkpoint {path} would hold objects other than tensors and plain data \(pathlib"):
+        save_checkpoint(path, LeNet(), {"data": tmp_path / "biased.h5"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_intact_file_of_another_kind_is_not_called_corrupt(dataset: Path, grey_checkpoint: Path) -> None:
+    with pytest.raises(UserError, match=rf"^{grey_checkpoint}: wrong kind of file: expected a dataset \(HDF5\), got a model checkpoint$"):
+        read_split(grey_checkpoint, "train")
+    with pytest.raises(UserError, match=rf"^{dataset}: wrong kind of file: expected a model checkpoint, got a biased dataset$"):
+        load_checkpoint(dataset)
 
 
 @pytest.mark.workflow
