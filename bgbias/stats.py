@@ -152,3 +152,16 @@ class Band:
 def about(value: float, tolerance: float) -> Band:
     """The band of a claimed value "about v": v ± tolerance."""
     return Band(value - tolerance, value + tolerance)
+
+
+Z95 = 1.959963984540054  # the 0.975 quantile of the standard normal
+
+
+def binomial_interval(successes: int, n: int) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion `successes` / `n` (NaN for n = 0)."""
+    if n == 0:
+        return math.nan, math.nan
+    share = successes / n
+    centre = (share + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 * math.sqrt(share * (1 - share) / n + Z95**2 / (4 * n**2)) / (1 + Z95**2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -22,6 +22,7 @@ from bgbias.adversarial.tables import (
     forgetting_table,
 )
 from bgbias.mnist import MnistSpec
+from bgbias.stats import binomial_interval
 from bgbias.models import LeNet, predict
 from bgbias.training import train_classifier
 from conftest import run_snakemake, train_spec
@@ -109,9 +110,16 @@ def test_grey_model_scores_match_the_test_split_and_the_attack_success(experimen
     predictions = predict(experiment["model"], clean.images, CPU)
     scores = experiment["evaluations"][0]["accuracy"]
     assert scores["clean"] == pytest.approx((predictions == clean.labels).mean())
+    position = {source: row for row, source in enumerate(clean.source_index)}
     for name, path in experiment["sets"].items():
+        attacked = read_grey_split(path, "test")
+        before = predictions[[position[source] for source in attacked.source_index]] == attacked.labels
+        after = predict(experiment["model"], attacked.images, CPU) == attacked.labels
+        assert scores[name] == pytest.approx(after.mean())
         test = attack_summary(path).set_index("split").loc["test"]
-        assert scores[name] == pytest.approx(1 - test["success_rate"])
+        # success counts only the images right before the attack: an image already wrong is no success of it
+        assert test["success_rate"] == pytest.approx((before & ~after).sum() / before.sum())
+        assert test["correct"] == before.sum() and test["successes"] == (before & ~after).sum()
 
 
 def test_attack_table_and_figure(experiment: dict) -> None:
@@ -123,7 +131,10 @@ def test_attack_table_and_figure(experiment: dict) -> None:
     fgsm = table[table["attack"] == "fgsm"]
     assert np.allclose(fgsm["mean_linf"], 0.3, atol=1e-6)
     markdown = attack_markdown(table)
-    assert "success_rate" in markdown and "| fgsm " in markdown and "| cw " in markdown
+    assert "success (of the images right before the attack)" in markdown and "| fgsm " in markdown
+    row = table[(table["name"] == "cw-5") & (table["split"] == "test")].iloc[0]
+    low, high = binomial_interval(int(row["successes"]), int(row["correct"]))
+    assert f"{row['successes']}/{row['correct']} = {row['success_rate']:.3f} [{low:.3f}, {high:.3f}]" in markdown
 
     figure = forgetting_figure(forgetting_table(experiment["evaluations"]))
     assert [axis.get_xlabel() for axis in figure.axes] == ["FGSM epsilon", "CW-L2 constant c"]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bgbias.stats import Band, Summary, about, seeds_to_decide, summarize, t_quantile
+from bgbias.stats import Band, Summary, about, binomial_interval, seeds_to_decide, summarize, t_quantile
 
 
 @pytest.mark.parametrize(  # two-sided 95 % critical values, from any t table
@@ -64,3 +64,11 @@ def test_comparisons_hold_reverse_or_stay_undecided() -> None:
     assert above.verdict(summarize([0.10, 0.12, 0.14])) == "holds"
     assert above.verdict(summarize([-0.10, -0.12, -0.14])) == "reversed"
     assert above.verdict(summarize([0.023 - 0.027, 0.023, 0.023 + 0.027])).startswith("undecided (about")
+
+
+def test_wilson_interval_by_hand() -> None:
+    """8 of 10: centre (0.8 + 1.96^2/20) / (1 + 1.96^2/10) = 0.7236, half width 0.2333 -> [0.490, 0.943]."""
+    low, high = binomial_interval(8, 10)
+    assert (low, high) == (pytest.approx(0.4902, abs=1e-4), pytest.approx(0.9433, abs=1e-4))
+    assert binomial_interval(0, 10)[0] == 0.0 and binomial_interval(10, 10)[1] == pytest.approx(1.0)
+    assert all(math.isnan(v) for v in binomial_interval(0, 0))

@@ -11,6 +11,7 @@ import pandas as pd
 
 from bgbias.adversarial.attacks import ATTACKS, Attack, set_attack
 from bgbias.grid import CLEAN, GREY_MODEL
+from bgbias.stats import binomial_interval
 from bgbias.storage import SPLITS, open_dataset, read_json, write_csv_markdown
 
 log = logging.getLogger("bgbias")
@@ -26,13 +27,16 @@ def attack_order(name: str) -> tuple[int, float]:
 
 
 def attack_summary(path: Path) -> pd.DataFrame:
-    """Per split of an adversarial set: size, clean accuracy, success rate, mean L2 / L-inf (all and successful)."""
+    """Per split of an adversarial set: size, clean accuracy, success rate among the images the model classified
+    right before the attack (the usual definition: an image already wrong is no success of the attack), mean L2 /
+    L-inf (all and successful)."""
     rows = []
     attack = set_attack(path)
     with open_dataset(Path(path)) as handle:
         for split in (s for s in SPLITS if s in handle):
             f = {field: handle[split][field][()] for field in SUMMARY_FIELDS}
-            success = f["success"].astype(bool)
+            correct = f["clean_prediction"] == f["labels"]
+            success = f["success"].astype(bool) & correct
             rows.append(
                 {
                     "attack": attack.kind.name,
@@ -41,8 +45,10 @@ def attack_summary(path: Path) -> pd.DataFrame:
                     "seed": int(handle.attrs["seed"]),
                     "split": split,
                     "n": len(success),
-                    "clean_accuracy": float((f["clean_prediction"] == f["labels"]).mean()),
-                    "success_rate": float(success.mean()),
+                    "clean_accuracy": float(correct.mean()),
+                    "correct": int(correct.sum()),
+                    "successes": int(success.sum()),
+                    "success_rate": float(success.sum() / correct.sum()) if correct.any() else math.nan,
                     "mean_l2": float(f["l2"].mean()),
                     "mean_linf": float(f["linf"].mean()),
                     "mean_l2_successful": float(f["l2"][success].mean()) if success.any() else math.nan,
@@ -117,17 +123,29 @@ def attack_table(summaries: list[pd.DataFrame]) -> pd.DataFrame:
     return table.drop(columns=["_kind", "_split"]).reset_index(drop=True)
 
 
+def success_cells(table: pd.DataFrame, keys: list[str]) -> list[str]:
+    """Per group, the success rate over all its seeds' images: `successes / correct = rate [95 % Wilson interval]`."""
+    cells = []
+    for _, group in table.groupby(keys, sort=False):
+        successes, correct = int(group["successes"].sum()), int(group["correct"].sum())
+        low, high = binomial_interval(successes, correct)
+        cells.append(f"{successes}/{correct} = {successes / correct:.3f} [{low:.3f}, {high:.3f}]" if correct else "–")
+    return cells
+
+
 def attack_markdown(table: pd.DataFrame) -> str:
-    """The attack table averaged over seeds (mean ± std with several seeds) as Markdown."""
+    """The attack table over seeds as Markdown: the pooled success rate with its binomial interval, the other columns
+    as mean ± std with several seeds."""
     keys = ["attack", "strength", "split"]
-    columns = ["clean_accuracy", "success_rate", "mean_l2", "mean_linf", "mean_l2_successful"]
-    text = mean_std(table, keys, columns)
+    text = mean_std(table, keys, ["clean_accuracy", "mean_l2", "mean_linf", "mean_l2_successful"])
     text.insert(len(keys), "n", table.groupby(keys, sort=False)["n"].sum().to_numpy())
+    text.insert(len(keys) + 2, "success (of the images right before the attack)", success_cells(table, keys))
     seeds = sorted(table["seed"].unique())
     header = (
-        "Attacks on the grey LeNet, per split of the attacked subset: success rate (share of images the model "
-        "misclassifies after the attack), mean L2 and L-infinity size of the perturbation in [0, 1] pixel units "
-        "(over all images, and L2 over the successful ones); `n` counts images over all seeds. "
+        "Attacks on the grey LeNet, per split of the attacked subset: success rate (the share of the images the model "
+        "classified right before the attack that it misclassifies after it, over all seeds, with its 95 % Wilson "
+        "interval), mean L2 and L-infinity size of the perturbation in [0, 1] pixel units (over all images, and L2 "
+        "over the successful ones); `n` counts images over all seeds. "
         f"Seeds: {', '.join(map(str, seeds))}.\n\n"
     )
     return header + text.to_markdown(index=False) + "\n"
