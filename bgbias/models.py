@@ -164,7 +164,9 @@ def save_checkpoint(path: Path, model: Classifier, metadata: dict, inputs: Itera
     try:
         read_payload(io.BytesIO(buffer.getvalue()))
     except pickle.UnpicklingError as error:
-        raise TypeError(f"checkpoint {path} would hold objects other than tensors and plain data{not_plain(error)}") from None
+        raise TypeError(
+            f"checkpoint {path} would hold objects other than tensors and plain data{not_plain(error)}"
+        ) from None
     with atomic_path(path, inputs) as partial:
         partial.write_bytes(buffer.getvalue())
 
@@ -178,11 +180,14 @@ def load_checkpoint(path: Path, in_channels: int | None = None) -> tuple[Classif
     except Exception as error:  # torch raises many types for truncated or foreign files
         kind = file_kind(path)
         if kind not in ("checkpoint", "unknown"):
-            raise WrongKindError(f"{path}: wrong kind of file: expected a model checkpoint, got {KINDS[kind]}") from None
+            raise WrongKindError(
+                f"{path}: wrong kind of file: expected a model checkpoint, got {KINDS[kind]}"
+            ) from None
         if isinstance(error, pickle.UnpicklingError) and "Weights only load failed" in str(error):
             raise CheckpointError(
-                f"checkpoint {path} holds objects other than tensors and plain data{not_plain(error)}: bgbias never "
-                f"writes such a checkpoint, and did not load it (nothing in it ran); delete it and its {SUFFIX} and rerun"
+                f"checkpoint {path} holds objects other than tensors and plain data{not_plain(error)}: bgbias "
+                "never writes such a checkpoint, and did not load it (nothing in it ran); delete it and its "
+                f"{SUFFIX} and rerun"
             ) from None
         raise CheckpointError(f"cannot read checkpoint {path}: {one_line(error)}") from error
     if not isinstance(payload, dict) or not isinstance(payload.get("arch"), dict) or "state_dict" not in payload:

@@ -75,7 +75,8 @@ def results_folder(path: Path) -> Path | None:
     """The nearest folder named `results` above `path` (symlinks not resolved): as part of `path` where it is one,
     else absolute; None outside one."""
     path = Path(os.path.normpath(path))
-    return next((folder for folder in [*path.parents, *Path(os.path.abspath(path)).parents] if folder.name == RESULTS), None)
+    folders = [*path.parents, *Path(os.path.abspath(path)).parents]
+    return next((folder for folder in folders if folder.name == RESULTS), None)
 
 
 def artifact_name(path: Path) -> str:
@@ -119,7 +120,9 @@ def read_record(path: Path) -> dict:
         ) from None
     except (OSError, ValueError, KeyError, TypeError) as error:
         advice = "delete both and rerun" if ours else f"{path} is not a bgbias artifact, or its record was damaged"
-        raise IntegrityError(f"the checksum record {record} of {path} is unreadable ({error}); {advice}", "unrecorded") from None
+        raise IntegrityError(
+            f"the checksum record {record} of {path} is unreadable ({error}); {advice}", "unrecorded"
+        ) from None
     return content
 
 
@@ -244,7 +247,9 @@ def manifest_problems(manifests: Iterable[Path], within: Path) -> tuple[int, lis
             if not path.is_file():
                 problems.append(f"missing: {entry} (listed in {manifest})")
             elif not record_path(path).is_file():
-                problems.append(f"unrecorded: {entry} (listed in {manifest}) has no checksum record; delete it and rerun")
+                problems.append(
+                    f"unrecorded: {entry} (listed in {manifest}) has no checksum record; delete it and rerun"
+                )
     return listed, problems
 
 
@@ -278,8 +283,8 @@ def unfinished_runs(artifacts: Iterable[Path]) -> list[str]:
 
 def verify_run(paths: Iterable[Path]) -> tuple[int, list[str]]:
     """Check files and folders: every bgbias artifact against its record and inputs, the outputs their runs' manifests
-    list, whether those runs finished, and the temporary files of killed jobs. Returns the number of artifacts
-    checked and every problem, one line each."""
+    list, whether the runs in a folder finished, and the temporary files of killed jobs. Returns the number of
+    artifacts checked and every problem, one line each."""
     checked, problems = 0, []
     for path in map(Path, paths):
         if not path.exists():
@@ -299,7 +304,7 @@ def verify_run(paths: Iterable[Path]) -> tuple[int, list[str]]:
         problems += listed_problems
         for artifact in artifacts:
             problems += artifact_problems(artifact)
-        problems += unfinished_runs(artifacts)
+        problems += unfinished_runs(artifacts) if folder else []  # a file asked about: only its own check
         if not artifacts and not listed and not leftovers:
             problems.append(
                 f"{path} holds no bgbias artifacts (no file with a checksum record): nothing to verify" if folder

@@ -65,7 +65,7 @@ class DiskFullError(UserError):
 
 
 class OutputPathError(UserError):
-    """An output path that cannot be written: a folder, a path below a file, a name too long for its record beside it."""
+    """An output path that cannot be written: a folder, a path below a file, a name too long for its record."""
 
 
 def check_output(path: Path) -> None:
@@ -255,8 +255,9 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 SIGNATURES = {b"PK\x03\x04": "checkpoint", b"\x89PNG\r\n\x1a\n": "png"}  # torch.save writes zip archives
 KINDS = {  # the kinds of file bgbias writes, in words
     "biased": "a biased dataset", "test": "a test set", "paired": "a paired dataset", "grey": "a grey dataset",
-    "adversarial": "an adversarial set", "dataset": "an HDF5 file of another layout", "checkpoint": "a model checkpoint",
-    "json": "a JSON file", "png": "a PNG image", "text": "a text file", "unknown": "a file of unknown kind",
+    "adversarial": "an adversarial set", "dataset": "an HDF5 file of another layout",
+    "checkpoint": "a model checkpoint", "json": "a JSON file", "png": "a PNG image", "text": "a text file",
+    "unknown": "a file of unknown kind",
 }
 DATASET_KINDS = ("biased", "test", "paired", "grey", "adversarial")
 

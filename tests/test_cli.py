@@ -135,7 +135,8 @@ def test_a_file_of_another_kind_is_named_so_not_called_corrupt(
 
 @pytest.mark.parametrize("command", [
     ["train", "--data", "b.h5", "--out", "m.pt"], ["paired-train", "--base", "m.pt", "--data", "p.h5", "--out", "q.pt"],
-    ["evaluate", "--model", "m.pt", "--data", "t.h5", "--out", "e.json"], ["generate", "test", "--raw", "r", "--out", "t.h5"],
+    ["evaluate", "--model", "m.pt", "--data", "t.h5", "--out", "e.json"],
+    ["generate", "test", "--raw", "r", "--out", "t.h5"],
     ["attack", "--model", "g.pt", "--grey", "g.h5", "--attack", "fgsm-0.1", "--out", "a.h5"],
 ])
 @pytest.mark.parametrize(("threads", "shown"), [("0", "0"), ("-2", "-2"), ("two", "'two'")])
@@ -157,7 +158,8 @@ def test_out_naming_a_folder_is_refused_before_any_work(
     assert [path.name for path in in_tmp.iterdir()] == ["folder"] and not any((in_tmp / "folder").iterdir())
     below = made["model"] / "e.json"
     assert main(["evaluate", *inputs, "--out", str(below)]) == 2
-    assert capsys.readouterr().err == f"bgbias evaluate: cannot write {below}: {made['model']} is a file, not a folder\n"
+    error = capsys.readouterr().err
+    assert error == f"bgbias evaluate: cannot write {below}: {made['model']} is a file, not a folder\n"
 
 
 def test_any_name_that_leaves_room_for_its_record_can_be_written(
@@ -185,7 +187,8 @@ def test_verify_advises_deleting_only_bgbias_artifacts(
     assert out.splitlines()[0] == "/etc/passwd is not a bgbias artifact (no checksum record): nothing to verify"
     assert "delete" not in out
     assert exit_code(["verify", ""]) == 2
-    assert capsys.readouterr().err.splitlines()[-1] == "bgbias verify: error: argument paths: an empty path is not allowed"
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error == "bgbias verify: error: argument paths: an empty path is not allowed"
     (in_tmp / "empty").mkdir()
     assert exit_code(["verify", "empty"]) == 1
     out = capsys.readouterr().out

@@ -298,22 +298,25 @@ def test_a_forged_checkpoint_is_refused_without_running_its_code(tmp_path: Path,
     message = str(refused.value)
     assert message.startswith(f"checkpoint {path} holds objects other than tensors and plain data")
     assert message.endswith(
-        "bgbias never writes such a checkpoint, and did not load it (nothing in it ran); delete it and its .sha256 and rerun"
+        "bgbias never writes such a checkpoint, and did not load it (nothing in it ran); "
+        "delete it and its .sha256 and rerun"
     )
     assert "\n" not in message and "weights_only=False" not in message
 
 
 def test_a_checkpoint_that_would_hold_more_than_plain_data_is_not_written(tmp_path: Path) -> None:
     path = tmp_path / "model.pt"
-    with pytest.raises(TypeError, match=rf"checkpoint {path} would hold objects other than tensors and plain data \(pathlib"):
+    not_plain = "would hold objects other than tensors and plain data"
+    with pytest.raises(TypeError, match=rf"checkpoint {path} {not_plain} \(pathlib"):
         save_checkpoint(path, LeNet(), {"data": tmp_path / "biased.h5"})
     assert list(tmp_path.iterdir()) == []
 
 
 def test_an_intact_file_of_another_kind_is_not_called_corrupt(dataset: Path, grey_checkpoint: Path) -> None:
-    with pytest.raises(UserError, match=rf"^{grey_checkpoint}: wrong kind of file: expected a dataset \(HDF5\), got a model checkpoint$"):
+    wrong = "wrong kind of file: expected"
+    with pytest.raises(UserError, match=rf"^{grey_checkpoint}: {wrong} a dataset \(HDF5\), got a model checkpoint$"):
         read_split(grey_checkpoint, "train")
-    with pytest.raises(UserError, match=rf"^{dataset}: wrong kind of file: expected a model checkpoint, got a biased dataset$"):
+    with pytest.raises(UserError, match=rf"^{dataset}: {wrong} a model checkpoint, got a biased dataset$"):
         load_checkpoint(dataset)
 
 
