@@ -47,7 +47,7 @@ def h5_fields(path: Path) -> dict:
 def checkpoint_fields(path: Path) -> dict:
     import torch
 
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    payload = torch.load(path, map_location="cpu", weights_only=True)
     fields = {f"weights.{k}": v.numpy() for k, v in payload.pop("state_dict").items()}
     fields.update(flatten(payload))
     return fields

@@ -145,7 +145,7 @@ def killed_and_recovered(tmp_path: Path, override: dict, target: str, when) -> P
     run_snakemake(workdir, "--cores", "2", target)
     assert partials(workdir) == []
     assert assert_same_results(reference, workdir, (target.removeprefix("results/"),)) == [target]
-    verified = subprocess.run([sys.executable, "-m", "bgbias.cli", "verify", "results"], cwd=workdir, capture_output=True,
+    verified = subprocess.run([sys.executable, "-m", "bgbias.cli", "verify", target], cwd=workdir, capture_output=True,
                               text=True)
     assert verified.returncode == 0, verified.stdout
     return workdir

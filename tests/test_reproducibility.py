@@ -43,7 +43,7 @@ def test_every_output_records_seed_and_config_slice(tmp_path_factory: pytest.Tem
     test = read_attributes(run / "results/initial/s0/datasets/test/pool.h5")
     assert test["config"] == {**data, "mode": "pool"} and test["seed"] == 0
 
-    checkpoint = torch.load(run / "results/initial/s0/models/base.pt", weights_only=False)
+    checkpoint = torch.load(run / "results/initial/s0/models/base.pt", weights_only=True)
     assert checkpoint["seed"] == 0 and checkpoint["device"] == "cpu"
     assert checkpoint["config"] == {"train": recorded(config["train"], "train"), "data": biased["config"]}
     assert checkpoint["config"]["train"]["epochs"] == 3

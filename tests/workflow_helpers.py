@@ -129,8 +129,8 @@ def assert_same_results(first: Path, second: Path, patterns: tuple[str, ...]) ->
             elif name.suffix == ".json":
                 assert json.loads(a.read_text()) == json.loads(b.read_text()), name
             elif name.suffix == ".pt":
-                state_a = torch.load(a, weights_only=False)
-                state_b = torch.load(b, weights_only=False)
+                state_a = torch.load(a, weights_only=True)
+                state_b = torch.load(b, weights_only=True)
                 assert state_a.keys() == state_b.keys()
                 for key in state_a["state_dict"]:
                     assert torch.equal(state_a["state_dict"][key], state_b["state_dict"][key]), (name, key)

@@ -13,8 +13,7 @@ import pandas as pd
 import torch
 
 from bgbias import __version__
-from bgbias.adversarial.attacks import set_attack
-from bgbias.adversarial.grey import read_grey_split
+from bgbias.adversarial.grey import read_grey_split, set_attack
 from bgbias.grid import CLEAN
 from bgbias.models import Classifier, load_checkpoint, predict, save_checkpoint
 from bgbias.storage import StoredSplit, write_json

@@ -18,6 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from bgbias.adversarial.attacks import Attack
 from bgbias.mnist import MnistSpec, Split, split_files
 from bgbias.storage import (
     COMPRESSION,
@@ -27,6 +28,7 @@ from bgbias.storage import (
     StoredSplit,
     atomic_path,
     create_file,
+    open_dataset,
     read_fields,
     write_attributes,
 )
@@ -97,3 +99,11 @@ def build_grey(output: Path, *, raw_dir: Path, dataset_config: dict, seed: int) 
         Path(output), mnist=MnistSpec.of(raw_dir, dataset_config["mnist"]), seed=seed, config_slice=dataset_config
     )
     log.info("wrote %s", output)
+
+
+def set_attack(path: Path) -> Attack:
+    """The attack that made the adversarial set `path` (from its file attributes)."""
+    with open_dataset(Path(path)) as handle:
+        if "attack" not in handle.attrs:
+            raise DatasetFileError(f"wrong kind of file: expected an adversarial set, got {path} (no 'attack' attribute)")
+        return Attack.of(str(handle.attrs["attack"]), float(handle.attrs["strength"]))

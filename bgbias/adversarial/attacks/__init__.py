@@ -7,18 +7,16 @@ the tables) and its keys in the config schema: `<name>_<setting>` for each field
 type, and its list of strengths.
 
 The modules import torch inside their functions, so that this registry (which the Snakefile and
-the table jobs read) loads without torch.
+the table jobs read) loads without torch; it reads no file (a set's attack: `grey.set_attack`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from bgbias.adversarial.attacks import fgsm  # noqa: F401  (registration order = the order of the tables)
 from bgbias.adversarial.attacks import cw  # noqa: F401
 from bgbias.adversarial.attacks.registry import ATTACKS, AttackKind
-from bgbias.storage import open_dataset
 
 
 @dataclass(frozen=True)
@@ -61,12 +59,3 @@ def attack_config_slice(adversarial_config: dict, name: str) -> dict:
     settings of its kind (not the other kinds' settings, nor the lists of strengths)."""
     keys = ["train_size", "dev_size", "test_size", "batch_size", *Attack.parse(name).kind.settings_keys()]
     return {key: adversarial_config[key] for key in keys}
-
-
-def set_attack(path: Path) -> Attack:
-    """The attack that made the adversarial set `path` (from its file attributes)."""
-    with open_dataset(Path(path)) as handle:
-        if "attack" not in handle.attrs:
-            raise ValueError(f"{path} is not an adversarial set (no 'attack' attribute)")
-        return Attack.of(str(handle.attrs["attack"]), float(handle.attrs["strength"]))
-
