@@ -1,0 +1,11 @@
+"""ERM: the base model's objective, the mean cross-entropy of a batch (as `bgbias.training.fine_tune` trains)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of `logits` (N, C) against `labels` (N,)."""
+    return F.cross_entropy(logits, labels)

@@ -1,0 +1,51 @@
+"""Group DRO (Sagawa et al. 2020), the online algorithm of the official code: kohpangwei/group_DRO, loss.py,
+`LossComputer.compute_group_avg` and `LossComputer.compute_robust_loss` (commit
+e80fe2091895247d6a5c13697b4280e730575c5b; step size `--robust_step_size` 0.01 in run_expt.py at commit
+547d2934a9b4b89f83a1b079e86ca2df8f478ae6).
+
+Per batch, with loss_g the mean loss of group g's images in the batch (0 for a group not in the batch):
+q_g <- q_g * exp(eta * loss_g) (loss detached), q <- q / sum(q), and the loss is sum_g q_g * loss_g with the updated
+q; q starts uniform. Not carried over from the official code: its generalisation adjustment (`adj`, 0 by default),
+loss normalisation and the greedy `btl` variant (both off by default). The official recipe also samples batches with
+group-balanced weights (`--reweight_groups`); that is the loader's business, not the loss's.
+"""
+
+from __future__ import annotations
+
+import torch
+
+DIGITS = COLOURS = 10
+GROUPS = DIGITS * COLOURS  # (digit, background colour index)
+
+
+def group_index(labels: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """The group digit * 10 + colour of each image, `colours` its background's index in the colour pool (0..9);
+    a ValueError when a background is not a pool colour (index -1, as `pool_index` gives)."""
+    if (colours < 0).any() or (colours >= COLOURS).any():
+        raise ValueError(
+            f"{int(((colours < 0) | (colours >= COLOURS)).sum())} image(s) have no pool-colour background: "
+            "their (digit, colour) group is undefined"
+        )
+    return labels * COLOURS + colours
+
+
+class GroupDRO:
+    """The robust loss with its group weights `q`, held across batches."""
+
+    def __init__(self, groups: int = GROUPS, step_size: float = 0.01) -> None:
+        self.step_size = step_size
+        self.q = torch.full((groups,), 1.0 / groups)
+
+    def group_losses(self, losses: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+        """The mean of the per-image `losses` over each group's images (0 for a group not in the batch)."""
+        count = len(self.q)
+        sums = losses.new_zeros(count).index_add(0, groups, losses)
+        counts = torch.bincount(groups, minlength=count).to(losses.dtype)
+        return sums / counts.clamp(min=1)
+
+    def __call__(self, losses: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+        """Update q with the batch's per-image `losses` (N,) of `groups` (N,) and return sum_g q_g * loss_g."""
+        group_loss = self.group_losses(losses, groups)
+        weights = self.q.to(device=losses.device, dtype=losses.dtype) * torch.exp(self.step_size * group_loss.detach())
+        self.q = weights / weights.sum()
+        return group_loss @ self.q

@@ -1,0 +1,42 @@
+"""LearnedMixin + H (Clark et al. 2019) as ReBias runs it on Biased-MNIST: clovaai/rebias at commit
+6a4f6abdd68e080a08737d93a3c4b43e0f0ce055, `criterions/comparison_methods.py` (`LearnedMixin`, entropy weight
+w = 0.36), with `trainer.py` at 79d1d1d892412a5e3b07fbea8b776461bed0e096 and the README's recipe (the bias-only
+network pretrained, `n_g_pretrain_epochs 5`, then fixed: `n_g_update 0`).
+
+With g(x) = softplus(fc(h(x))), h the main model's penultimate features and b the fixed bias-only network's logits:
+loss = CE(f(x) + g(x) * b(x), y) + w * H(softmax(g(x) * b(x))), which replaces the main model's plain CE. ReBias
+adds the raw bias logits; Clark et al. add g(x) * log_softmax(b(x)) to log_softmax(f(x)): both differ only by a
+constant per row, which neither the softmax nor the entropy sees, so the two losses are equal. The bias logits are
+detached here (ReBias never steps the bias-only network after pretraining). At test time f(x) alone classifies.
+
+One difference: here the gate `fc` trains with the main model, as Clark et al. intend. ReBias's
+`Trainer._set_optimizer` means to add it (`if 'fc' in self.outer_criterion.__dict__`) but an nn.Module keeps its
+submodules out of `__dict__`, so its gate's own weights keep their random initialisation (the gate still moves with
+the features h); `mixin.fc.requires_grad_(False)` reproduces that.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ENTROPY_WEIGHT = 0.36
+
+
+class LearnedMixin(nn.Module):
+    """The LearnedMixin + H loss with its gate `fc` from the main model's penultimate features (`feature_dim`: 84 for
+    LeNet, 128 for rebias_cnn); `fc` trains with the main model."""
+
+    def __init__(self, feature_dim: int, entropy_weight: float = ENTROPY_WEIGHT) -> None:
+        super().__init__()
+        self.entropy_weight = entropy_weight
+        self.fc = nn.Linear(feature_dim, 1)
+
+    def forward(
+        self, main_logits: torch.Tensor, main_features: torch.Tensor, bias_logits: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor:
+        scaled_bias = F.softplus(self.fc(main_features.flatten(1))) * bias_logits.detach()
+        bias_log_p = F.log_softmax(scaled_bias, 1)
+        entropy = -(bias_log_p.exp() * bias_log_p).sum(1).mean()
+        return F.cross_entropy(main_logits + scaled_bias, labels) + self.entropy_weight * entropy

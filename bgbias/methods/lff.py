@@ -1,0 +1,80 @@
+"""Learning from Failure (Nam et al. 2020) as its official code trains: alinlab/LfF at commit
+e66796ec117ea52d2e44176055b7ef7959680a1b, `module/loss.py` (GeneralizedCELoss), `util.py` (EMA) and `train.py`
+(the joint step).
+
+Two models see every batch: the biased model b learns with the generalised cross-entropy, the debiased model d with
+the cross-entropy weighted by how much harder the sample is for b than for d:
+
+- GCE: the official `GeneralizedCELoss`, CE(p, y) * q * p_y^q with p_y^q detached, q = 0.7. Its gradient is q times
+  that of the paper's GCE (1 - p_y^q) / q (its value is not that of the paper's formula).
+- EMA of each model's per-sample CE over the training set, alpha = 0.7: a sample's first loss is stored as it is,
+  later ones as alpha * old + (1 - alpha) * new (`EMA.update`).
+- Class-wise normalisation: each sample's EMA divided by the largest EMA of its class over the whole training set
+  (`EMA.max_loss`; samples not seen yet hold 0).
+- w = ema_b / (ema_b + ema_d + 1e-8) after normalisation (detached); the step's loss is mean(GCE_b) + mean(CE_d * w).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+GCE_Q = 0.7
+EMA_ALPHA = 0.7
+
+
+def generalized_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, q: float = GCE_Q) -> torch.Tensor:
+    """The official GCE per sample (N,): CE * q * p_y^q, p_y (the softmax probability of the label) detached."""
+    p_label = logits.softmax(1).gather(1, labels[:, None]).squeeze(1).detach()
+    return F.cross_entropy(logits, labels, reduction="none") * p_label.pow(q) * q
+
+
+@dataclass(frozen=True)
+class LfFLosses:
+    """One step's losses: `biased` (mean GCE of b), `debiased` (mean weighted CE of d) and the weights w (N,)."""
+
+    biased: torch.Tensor
+    debiased: torch.Tensor
+    weights: torch.Tensor
+
+    @property
+    def total(self) -> torch.Tensor:
+        """The loss both models step on (the official `loss_b_update.mean() + loss_d_update.mean()`)."""
+        return self.biased + self.debiased
+
+
+class LfF:
+    """The LfF objective with the per-sample loss averages of both models over a training set of `labels`."""
+
+    def __init__(self, labels: torch.Tensor, *, classes: int = 10, q: float = GCE_Q, alpha: float = EMA_ALPHA) -> None:
+        self.labels = labels
+        self.classes = classes
+        self.q = q
+        self.alpha = alpha
+        self.ema_b = torch.zeros(len(labels), device=labels.device)
+        self.ema_d = torch.zeros(len(labels), device=labels.device)
+        self.seen = torch.zeros(len(labels), dtype=torch.bool, device=labels.device)
+
+    def average(self, ema: torch.Tensor, losses: torch.Tensor, index: torch.Tensor) -> None:
+        """Fold a batch's per-sample `losses` of the samples `index` into `ema` (in place)."""
+        ema[index] = torch.where(self.seen[index], self.alpha * ema[index] + (1 - self.alpha) * losses, losses)
+
+    def normalised(self, ema: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """The EMA of the samples `index`, each divided by the largest EMA of its class over the training set."""
+        class_max = ema.new_zeros(self.classes).scatter_reduce(0, self.labels, ema, "amax")
+        return ema[index] / class_max[self.labels[index]]
+
+    def __call__(self, logits_b: torch.Tensor, logits_d: torch.Tensor, index: torch.Tensor) -> LfFLosses:
+        """The step's losses for the training samples `index` (distinct), given both models' logits on them."""
+        labels = self.labels[index]
+        ce_d = F.cross_entropy(logits_d, labels, reduction="none")
+        self.average(self.ema_b, F.cross_entropy(logits_b, labels, reduction="none").detach().float(), index)
+        self.average(self.ema_d, ce_d.detach().float(), index)
+        self.seen[index] = True
+        ema_b, ema_d = self.normalised(self.ema_b, index), self.normalised(self.ema_d, index)
+        weights = (ema_b / (ema_b + ema_d + 1e-8)).to(ce_d.dtype)
+        return LfFLosses(
+            generalized_cross_entropy(logits_b, labels, self.q).mean(), (ce_d * weights).mean(), weights
+        )
