@@ -191,7 +191,7 @@ def test_learned_mixin_loss_by_hand_equals_clarks_log_softmax_form() -> None:
         mixin.fc.bias.zero_()
     features = torch.tensor([[0.5, 9.0], [-1.0, 9.0]], dtype=torch.float64)
     bias_logits = torch.tensor([[0.0, 3.0, 1.0], [1.0, 0.0, 2.0]], dtype=torch.float64, requires_grad=True)
-    loss = mixin(LOGITS, features, bias_logits, LABELS)
+    loss = mixin(LOGITS, features, bias_logits, labels=LABELS)
     expected = 0.0
     for f, b, h, label in zip(LOGITS.tolist(), bias_logits.tolist(), features.tolist(), LABELS.tolist()):
         gate = math.log(1 + math.exp(h[0]))  # softplus(fc(h)), fc reading h's first feature
@@ -229,7 +229,7 @@ def test_every_method_names_an_allowed_supervision_and_loads() -> None:
         assert callable(info.load())
     assert METHODS["groupdro"].supervision == "group labels" and METHODS["paired"].supervision == "marked images"
     with pytest.raises(ValueError, match="allowed: none, bias labels"):
-        MethodInfo("x", "y", "labels", "bgbias.methods.erm:cross_entropy")
+        MethodInfo(name="x", description="y", supervision="labels", implementation="bgbias.methods.erm:cross_entropy")
 
 
 def test_the_registry_imports_without_torch() -> None:

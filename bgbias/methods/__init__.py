@@ -12,7 +12,7 @@ Supervision = Literal["none", "bias labels", "group labels", "marked images"]
 SUPERVISIONS: tuple[str, ...] = get_args(Supervision)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MethodInfo:
     """A method: its name, what it does, the supervision it trains with, and where its loss (or the class or
     factory that makes it) lives, as `module:attribute`."""
@@ -36,31 +36,39 @@ class MethodInfo:
 METHODS: dict[str, MethodInfo] = {
     info.name: info
     for info in (
-        MethodInfo("erm", "plain cross-entropy (the base model)", "none", "bgbias.methods.erm:cross_entropy"),
         MethodInfo(
-            "groupdro", "online group DRO: exponentiated-gradient weights on the (digit, colour) groups' losses",
-            "group labels", "bgbias.methods.groupdro:GroupDRO",
+            name="erm", description="plain cross-entropy (the base model)", supervision="none",
+            implementation="bgbias.methods.erm:cross_entropy",
         ),
         MethodInfo(
-            "lff", "a GCE-trained biased model reweights the debiased model's CE towards the samples it fails on",
-            "none", "bgbias.methods.lff:LfF",
+            name="groupdro",
+            description="online group DRO: exponentiated-gradient weights on the (digit, colour) groups' losses",
+            supervision="group labels", implementation="bgbias.methods.groupdro:GroupDRO",
         ),
         MethodInfo(
-            "jtt", "ERM again on the training set with an ERM model's errors after T epochs counted lambda_up times",
-            "none", "bgbias.methods.jtt:JTT",
+            name="lff",
+            description="a GCE-trained biased model reweights the debiased model's CE towards the samples it fails on",
+            supervision="none", implementation="bgbias.methods.lff:LfF",
         ),
         MethodInfo(
-            "rubi", "CE of the logits masked by sigmoid of a colour-only network's logits, plus that network's CE",
-            "none", "bgbias.methods.rubi:RUBi",
+            name="jtt",
+            description="ERM again, an ERM model's training errors after T epochs counted lambda_up times",
+            supervision="none", implementation="bgbias.methods.jtt:JTT",
         ),
         MethodInfo(
-            "learned_mixin",
-            "CE of a gated product of experts with a fixed colour-only network, plus an entropy penalty",
-            "none", "bgbias.methods.learned_mixin:LearnedMixin",
+            name="rubi",
+            description="CE of the logits masked by sigmoid of a colour-only network's logits, plus that network's CE",
+            supervision="none", implementation="bgbias.methods.rubi:RUBi",
         ),
         MethodInfo(
-            "paired", "fine-tuning on (x, x') pairs: two CEs plus a distance between their logits or features",
-            "marked images", "bgbias.colour.paired_training:paired_loss",
+            name="learned_mixin",
+            description="CE of a gated product of experts with a fixed colour-only network, plus an entropy penalty",
+            supervision="none", implementation="bgbias.methods.learned_mixin:LearnedMixin",
+        ),
+        MethodInfo(
+            name="paired",
+            description="fine-tuning on (x, x') pairs: two CEs plus a distance between their logits or features",
+            supervision="marked images", implementation="bgbias.colour.paired_training:paired_loss",
         ),
     )
 }

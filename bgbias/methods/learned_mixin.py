@@ -34,7 +34,7 @@ class LearnedMixin(nn.Module):
         self.fc = nn.Linear(feature_dim, 1)
 
     def forward(
-        self, main_logits: torch.Tensor, main_features: torch.Tensor, bias_logits: torch.Tensor, labels: torch.Tensor
+        self, main_logits: torch.Tensor, main_features: torch.Tensor, bias_logits: torch.Tensor, *, labels: torch.Tensor
     ) -> torch.Tensor:
         scaled_bias = F.softplus(self.fc(main_features.flatten(1))) * bias_logits.detach()
         bias_log_p = F.log_softmax(scaled_bias, 1)
