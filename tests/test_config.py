@@ -10,8 +10,10 @@ import yaml
 
 from bgbias.adversarial.attacks import ATTACKS
 from bgbias.adversarial.attacks.fgsm import LOSSES
-from bgbias.colour.backgrounds import ALIASES, MODES, NAMED_SOLIDS
-from bgbias.colour.paired_training import DISTANCES, TARGETS
+from bgbias.colour.backgrounds import ALIASES, MODES, NAMED_SOLIDS, NOT_MIXABLE
+from bgbias.colour.paired_training import DEV_LOSSES, DISTANCES, REDUCTIONS, TARGETS
+from bgbias.colour.selection import STRATEGIES
+from bgbias.mnist import SPLITS
 from bgbias.models import MODELS
 from bgbias.training import OPTIMIZERS
 from bgbias.config import ConfigError, deep_merge, load_config, load_schema, resolve, validate_config
@@ -397,6 +399,16 @@ def test_schema_enums_equal_the_registries() -> None:
     train = schema["$defs"]["train"]["properties"]
     assert train["optimizer"]["enum"] == list(OPTIMIZERS)
     assert schema["properties"]["model"]["enum"] == list(MODELS)
+    assert paired["reg_reduction"]["enum"] == list(REDUCTIONS)
+    assert paired["dev_loss"]["enum"] == list(DEV_LOSSES)
+    assert set(paired["selections"]["items"]["enum"]) == {"random", *STRATEGIES}
+    assert schema["properties"]["mnist"]["properties"]["split"]["enum"] == list(SPLITS)
+    # the mixture's pattern and allowed text spell the mixable modes: every registered one but mixture and crossover
+    mixable = [name for name in mode_names if ALIASES.get(name, name) not in NOT_MIXABLE]
+    mixture = defs["mode"]["anyOf"][2]
+    assert mixture["allowed"].endswith("with two or more of " + ", ".join(mixable))
+    alternatives = "|".join(mixable)
+    assert mixture["pattern"] == f"^mixture:({alternatives})(,({alternatives}))+$"
     adversarial = schema["properties"]["adversarial"]["properties"]
     assert adversarial["fgsm_loss"]["enum"] == list(LOSSES)
     attack_keys = {key for kind in ATTACKS.values() for key in (kind.strengths_key, *kind.settings_keys())}
@@ -408,3 +420,10 @@ def test_schema_enums_equal_the_registries() -> None:
 def test_seeds_are_bounded_to_32_bits(override: dict) -> None:
     with pytest.raises(ConfigError, match=r"config key seeds?(\[\d\])?: -?\d+ is not allowed; allowed: an integer from 0 to 4294967295"):
         validate_config(override)
+
+
+def test_config_yaml_holds_only_what_a_user_sets() -> None:
+    """Every default comes from the schema: config.yaml sets the device, the SLURM names, the MNIST mirror and seeds,
+    and holds no other key that could silently override a default changed in the schema."""
+    user = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    assert set(user) <= {"device", "slurm", "seeds", "mnist"} and set(user.get("mnist", {})) <= {"mirror"}
