@@ -30,18 +30,18 @@ POOL = DEFAULTS["color_pool"]
 
 # (override merged into the tiny config, the first line of the error)
 BAD_CONFIGS = {
-    "negative seed": ({"seed": -1}, "config key seed: -1 is not allowed; allowed: an integer >= 0"),
-    "fractional seed": ({"seed": 1.5}, "config key seed: 1.5 is not allowed; allowed: an integer >= 0"),
-    "word seed": ({"seed": "abc"}, "config key seed: 'abc' is not allowed; allowed: an integer >= 0"),
+    "negative seed": ({"seed": -1}, "config key seed: -1 is not allowed; allowed: an integer from 0 to 4294967295"),
+    "fractional seed": ({"seed": 1.5}, "config key seed: 1.5 is not allowed; allowed: an integer from 0 to 4294967295"),
+    "word seed": ({"seed": "abc"}, "config key seed: 'abc' is not allowed; allowed: an integer from 0 to 4294967295"),
     "empty seeds": (
         {"seeds": []},
         "config key seeds: [] is not allowed (too few items); "
-        "allowed: a list of at least 1 item, each an integer >= 0, without repeats",
+        "allowed: a list of at least 1 item, each an integer from 0 to 4294967295, without repeats",
     ),
     "repeated seeds": (
         {"seeds": [1, 1]},
         "config key seeds: [1, 1] is not allowed (items repeat); "
-        "allowed: a list of at least 1 item, each an integer >= 0, without repeats",
+        "allowed: a list of at least 1 item, each an integer from 0 to 4294967295, without repeats",
     ),
     "device": ({"device": "gpu"}, "config key device: 'gpu' is not allowed; allowed: one of auto, cpu, cuda"),
     "partition with a space": (
@@ -247,7 +247,7 @@ def test_every_problem_is_listed_one_per_line(tiny_config: dict) -> None:
     with pytest.raises(ConfigError) as caught:
         validate_config(deep_merge(tiny_config, {"seed": -1, "train": {"epochs": 0, "lr": 0}}))
     assert str(caught.value).splitlines() == [
-        "config key seed: -1 is not allowed; allowed: an integer >= 0",
+        "config key seed: -1 is not allowed; allowed: an integer from 0 to 4294967295",
         "config key train.epochs: 0 is not allowed; allowed: an integer >= 1",
         "config key train.lr: 0 is not allowed; allowed: a number > 0",
     ]
