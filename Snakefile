@@ -20,7 +20,7 @@ include: "rules/common.smk"
 
 rule all:
     input:
-        lambda wildcards: after_rebuild([DEFAULT_RUN], RUNS[DEFAULT_RUN].grid.outputs()),
+        lambda wildcards: after_rebuild(DEFAULT_RUN),
         code=code("manifest"),
     output:
         "results/all",

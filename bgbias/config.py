@@ -264,6 +264,9 @@ def memory_problems(config: dict) -> list[str]:
 def cross_key_problems(config: dict) -> list[str]:
     """Rules between keys that the schema cannot express."""
     problems = [problem(key_name(path), value, "", "a finite number") for path, value in non_finite(config)]
+    if "paired" in config["methods"] and "erm" not in config["methods"]:
+        problems.append(problem("methods", config["methods"], "", "a list holding erm when it holds paired (paired "
+                                                                   "fine-tunes the erm base model)"))
     if not config["test_modes"] and not config["colour_tests"]:
         problems.append(problem("test_modes", [], "with colour_tests []", "at least one test set in either list"))
     mnist, bias, paired = config["mnist"], config["bias"], config["paired"]

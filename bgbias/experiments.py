@@ -7,6 +7,8 @@ An experiment file holds config keys (an overlay) and, optionally:
   optional `description` and `claims_column` of its own;
 - `claims_column`: the run (or, in a setup, that setup's run) is a column of the claims table of
   docs/reproduction.md, under this title;
+- `methods_table: true`: the experiment gets `tables/methods.*` and `figures/methods.png`, every method of every run
+  side by side (`bgbias.methods.table`);
 - `ablation`: the experiment's setups are rows of an ablation table (`tables/ablation.*`): each `models` x
   `test_set` accuracy as the per-seed difference to the `baseline` run, with the runs of `compare` beside.
 
@@ -25,7 +27,7 @@ from pathlib import Path
 from bgbias.config import ConfigError, deep_merge, read_mapping, validate_config
 from bgbias.grid import Grid, fixed_folders, reserved_name
 
-EXPERIMENT_KEYS = ("description", "setups", "claims_column", "ablation")  # keys of an experiment file that are not config
+EXPERIMENT_KEYS = ("description", "setups", "claims_column", "ablation", "methods_table")  # keys that are not config
 SETUP_KEYS = ("description", "claims_column")  # keys of a setup that are not config
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 NAME_RULE = (
@@ -73,6 +75,7 @@ class Experiment:
     description: str
     runs: dict[str, Run]  # by setup name (the experiment's name when it has one setup)
     ablation: Ablation | None
+    methods_table: bool
 
     @property
     def has_setups(self) -> bool:
@@ -113,7 +116,12 @@ def load_experiment(path: Path, base: dict, overrides: dict) -> Experiment:
             run_name, name, setup, config, " ".join(description.split()),
             None if claims_column is None else str(claims_column),
         )
-    return Experiment(name, str(overlay.get("description", "")), runs, ablation_of(path, overlay.get("ablation")))
+    methods_table = overlay.get("methods_table", False)
+    if not isinstance(methods_table, bool):
+        raise ConfigError(f"experiment file {path}: methods_table {methods_table!r} is not allowed; allowed: true or false")
+    return Experiment(
+        name, str(overlay.get("description", "")), runs, ablation_of(path, overlay.get("ablation")), methods_table
+    )
 
 
 ABLATION_KEYS = {"baseline": str, "compare": list, "models": list, "test_set": str}

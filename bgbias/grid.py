@@ -22,6 +22,7 @@ BASE_MODEL = "base"  # the model trained on the biased dataset
 GREY_MODEL = "grey"  # the grey LeNet of the adversarial experiment, before fine-tuning
 CLEAN = "clean"  # the clean official test split, beside the adversarial test sets
 PAIRED_PREFIX = "paired-"  # paired model names: paired-<paired cell>
+ERM, PAIRED = "erm", "paired"  # the methods with models of their own names: erm's is `base`, paired's one per cell
 
 PATHS = {
     "biased": "s{seed}/datasets/biased.h5",
@@ -153,6 +154,8 @@ class Grid:
     def paired(self) -> dict[str, PairedCell]:
         """Paired-cell name -> cell, for every augment mode x augment fraction x selection (a fraction of 1 takes every
         biased image: one cell, whatever the selections)."""
+        if PAIRED not in self.config["methods"]:
+            return {}
         paired = self.config["paired"]
         cells = [
             PairedCell(cell_name(mode, fraction, selection), mode, fraction, selection)
@@ -173,8 +176,15 @@ class Grid:
         return list(dict.fromkeys(c.selection for c in self.paired.values() if c.selection != RANDOM_SELECTION))
 
     @cached_property
+    def trained_methods(self) -> list[str]:
+        """The methods of the run that the generic `train_method` rule trains (one model each, named after it)."""
+        return [method for method in self.config["methods"] if method not in (ERM, PAIRED)]
+
+    @cached_property
     def models(self) -> list[str]:
-        return [BASE_MODEL, *(cell.model for cell in self.paired.values())]
+        """The base model (erm), the methods' own models, then the paired fine-tunes."""
+        base = [BASE_MODEL] if ERM in self.config["methods"] else []
+        return [*base, *self.trained_methods, *(cell.model for cell in self.paired.values())]
 
     @cached_property
     def datasets(self) -> list[str]:

@@ -114,6 +114,15 @@ def code(script):
     return [os.path.relpath(root / path) for path in import_closure(f"workflow_scripts/{script}.py", root)]
 
 
+def method_code(wildcards):
+    """The code inputs of a `train_method` job: its adapter's import closure and its method module's (which the
+    stage imports by name)."""
+    root = Path(workflow.basedir)
+    source = f"bgbias/methods/{wildcards.method}.py"
+    modules = [root / source, *(root / path for path in import_closure(source, root))]
+    return sorted(set(code("train_method")) | {os.path.relpath(path) for path in modules})
+
+
 def run_config(*keys):
     """A function of the wildcards giving the setting `keys` of the job's run (for `params:`); a block as slices
     record it (`bgbias.config.recorded`)."""
@@ -232,32 +241,34 @@ def missing(outputs):
     return sorted(path for path in outputs if not os.path.exists(path))
 
 
+def scope_outputs(scope):
+    """Every output of a run, or of a multi-setup experiment (its runs' and its own tables)."""
+    return RUNS[scope].grid.outputs() if scope in RUNS else experiment_outputs(scope)
+
+
 def missing_or_rebuilt(wildcards):
-    """The inputs of a run's `rebuild_missing` checkpoint: its missing outputs or, when none is missing, those it
-    rebuilt last time (still there), so that an unchanged run does not make it run again."""
-    grid = run_grid(wildcards)
-    absent = missing(grid.outputs())
-    listed = Path(grid.path("rebuilt"))
+    """The inputs of the `rebuild_missing` checkpoint of a run or multi-setup experiment (the scope of a manifest):
+    its missing outputs or, when none is missing, those it rebuilt last time (still there), so that an unchanged scope
+    does not make it run again."""
+    absent = missing(scope_outputs(wildcards.scope))
+    listed = Path(pattern("rebuilt", root=f"results/{wildcards.scope}"))
     if absent or not listed.is_file():
         return absent
     return [path for path in listed.read_text().splitlines() if os.path.exists(path)]
 
 
-def after_rebuild(runs, outputs):
-    """A manifest's inputs: `outputs`, once the `rebuild_missing` checkpoint of each of `runs` has rebuilt what was
-    missing.
+def after_rebuild(scope):
+    """A manifest's inputs: every output of `scope` (a run or a multi-setup experiment), once its `rebuild_missing`
+    checkpoint has rebuilt what was missing.
 
     Two steps in one invocation: a missing file is rebuilt first (its consumers stay out of the DAG); once the
     checkpoint has run, Snakemake judges every output again, so a rebuilt file that is byte-identical (inputs are
     compared by checksum) leaves its consumers up to date, while outputs that are outdated for any other reason
-    (changed parameters or code) still rerun.
+    (changed parameters or code) still rerun. One checkpoint per scope, so that the runs of an experiment are built
+    side by side.
     """
-    for run in runs:
-        checkpoints.rebuild_missing.get(run=run)
-    return outputs
-def experiment_runs(experiment):
-    """The run names of an experiment."""
-    return [run.name for run in EXPERIMENTS[experiment].runs.values()]
+    checkpoints.rebuild_missing.get(scope=scope)
+    return scope_outputs(scope)
 
 
 def setup_paths(kind, **fixed):
@@ -272,10 +283,10 @@ def setup_paths(kind, **fixed):
 
 def experiment_outputs(experiment):
     """Every output of the runs of an experiment, its comparison tables and, for an ablation, its table and figure."""
-    names = ["comparison", *(["ablation"] if experiment in ABLATIONS else [])]
+    extra = [name for name, listed in (("ablation", ABLATIONS), ("methods", METHOD_TABLES)) if experiment in listed]
     root = f"results/{experiment}"
-    tables = [pattern(kind, root=root, table=name) for name in names for kind in ("table_csv", "table_md")]
-    tables += [pattern("figure", root=root, figure="ablation")] if experiment in ABLATIONS else []
+    tables = [pattern(kind, root=root, table=name) for name in ["comparison", *extra] for kind in ("table_csv", "table_md")]
+    tables += [pattern("figure", root=root, figure=name) for name in extra]
     return [path for run in EXPERIMENTS[experiment].runs.values() for path in run.grid.outputs()] + tables
 
 
@@ -308,6 +319,7 @@ def ablation_metrics(experiment, which):
 
 
 ABLATIONS = [name for name, experiment in EXPERIMENTS.items() if experiment.ablation]
+METHOD_TABLES = [name for name, experiment in EXPERIMENTS.items() if experiment.methods_table]
 REBIAS = "rebias"
 
 

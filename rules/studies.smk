@@ -3,12 +3,14 @@ checkpoint rebuild_missing:
         outputs=missing_or_rebuilt,
         code=code("rebuilt"),
     output:
-        pattern("rebuilt"),
+        pattern("rebuilt", root="results/{scope}"),
+    wildcard_constraints:
+        scope=one_of([*RUNS, *MULTI_SETUP]),
     localrule: True
     log:
-        log_pattern("rebuilt"),
+        log_pattern("rebuilt", root="results/{scope}"),
     benchmark:
-        benchmark_pattern("rebuilt")
+        benchmark_pattern("rebuilt", root="results/{scope}")
     conda:
         "../environment.yml"
     script:
@@ -17,7 +19,7 @@ checkpoint rebuild_missing:
 
 rule run_all:
     input:
-        lambda wildcards: after_rebuild([wildcards.run], run_grid(wildcards).outputs()),
+        lambda wildcards: after_rebuild(wildcards.run),
         code=code("manifest"),
     output:
         pattern("manifest"),
@@ -63,7 +65,7 @@ rule comparison_table:
 
 rule experiment_all:
     input:
-        lambda wildcards: after_rebuild(experiment_runs(wildcards.experiment), experiment_outputs(wildcards.experiment)),
+        lambda wildcards: after_rebuild(wildcards.experiment),
         code=code("manifest"),
     output:
         pattern("manifest", root="results/{experiment}"),
@@ -122,6 +124,45 @@ rule ablation_table:
         "../environment.yml"
     script:
         "../workflow_scripts/ablation_table.py"
+
+
+rule methods_table:
+    input:
+        runs=lambda wildcards: [path for run in EXPERIMENTS[wildcards.experiment].runs.values()
+                                for path in run_metrics(run, test_sets=["pool"])],
+        code=code("methods_table"),
+    output:
+        csv=report(
+            pattern("table_csv", root="results/{experiment}", table="methods"),
+            caption="../report/methods.rst",
+            category="Methods",
+            labels={"experiment": "{experiment}", "kind": "table"},
+        ),
+        md=pattern("table_md", root="results/{experiment}", table="methods"),
+        png=report(
+            pattern("figure", root="results/{experiment}", figure="methods"),
+            caption="../report/methods.rst",
+            category="Methods",
+            labels={"experiment": "{experiment}", "kind": "figure"},
+        ),
+    params:
+        runs=lambda wildcards: {run.name: run_metrics(run, test_sets=["pool"])
+                                for run in EXPERIMENTS[wildcards.experiment].runs.values()},
+        correlations=lambda wildcards: {run.name: run.config["bias"]["correlation"]
+                                        for run in EXPERIMENTS[wildcards.experiment].runs.values()},
+        description=lambda wildcards: EXPERIMENTS[wildcards.experiment].description,
+    wildcard_constraints:
+        experiment=one_of(METHOD_TABLES),
+    localrule: True
+    priority: PRIORITY["table"]
+    log:
+        log_pattern("table_csv", root="results/{experiment}", table="methods"),
+    benchmark:
+        benchmark_pattern("table_csv", root="results/{experiment}", table="methods")
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/methods_table.py"
 
 
 rule reproduction:

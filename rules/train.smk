@@ -25,6 +25,35 @@ rule train_base:
         "../workflow_scripts/train_base.py"
 
 
+rule train_method:
+    input:
+        data=pattern("biased"),
+        code=method_code,
+    output:
+        model=pattern("model", model="{method}"),
+        history=pattern("history", model="{method}"),
+    params:
+        model=run_config("model"),
+        settings=lambda wildcards: recorded(RUNS[wildcards.run].config[wildcards.method], wildcards.method),
+        device=run_config("device"),
+    wildcard_constraints:
+        method=one_of(union("trained_methods")),
+    threads: config["threads"]
+    resources:
+        **gpu_job(),
+        mem_mb=3000,
+        runtime=480,
+    priority: PRIORITY["base"]
+    log:
+        log_pattern("model", model="{method}"),
+    benchmark:
+        benchmark_pattern("model", model="{method}")
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/train_method.py"
+
+
 rule paired_train:
     input:
         base=pattern("model", model=BASE_MODEL),

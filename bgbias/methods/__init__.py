@@ -1,11 +1,19 @@
-"""Debiasing methods: their training objectives as plain torch building blocks, one module each, and the registry
-`METHODS`. The registry names each method's implementation as `module:attribute` and imports it only on `load()`, so
-that reading the registry imports neither torch nor the data modules."""
+"""Debiasing methods, one module each, and the registry `METHODS` (DomainBed's ALGORITHMS).
+
+A method module declares `INFO = MethodInfo(...)` (its name, what it does, the supervision it trains with, and where
+its loss or trainer lives) with literal arguments, and, when the workflow's generic `train_method` rule trains it,
+a function `train` (see `bgbias.methods.stage`). The registry reads each module's INFO from its source without
+importing it, so reading the registry imports neither torch nor the data modules, and adding a method touches only
+its module and the schema (its name in `methods` and its settings block).
+"""
 
 from __future__ import annotations
 
+import ast
 import importlib
+import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 Supervision = Literal["none", "bias labels", "group labels", "marked images"]
@@ -33,42 +41,22 @@ class MethodInfo:
         return getattr(importlib.import_module(module), attribute)
 
 
-METHODS: dict[str, MethodInfo] = {
-    info.name: info
-    for info in (
-        MethodInfo(
-            name="erm", description="plain cross-entropy (the base model)", supervision="none",
-            implementation="bgbias.methods.erm:cross_entropy",
-        ),
-        MethodInfo(
-            name="groupdro",
-            description="online group DRO: exponentiated-gradient weights on the (digit, colour) groups' losses",
-            supervision="group labels", implementation="bgbias.methods.groupdro:GroupDRO",
-        ),
-        MethodInfo(
-            name="lff",
-            description="a GCE-trained biased model reweights the debiased model's CE towards the samples it fails on",
-            supervision="none", implementation="bgbias.methods.lff:LfF",
-        ),
-        MethodInfo(
-            name="jtt",
-            description="ERM again, an ERM model's training errors after T epochs counted lambda_up times",
-            supervision="none", implementation="bgbias.methods.jtt:JTT",
-        ),
-        MethodInfo(
-            name="rubi",
-            description="CE of the logits masked by sigmoid of a colour-only network's logits, plus that network's CE",
-            supervision="none", implementation="bgbias.methods.rubi:RUBi",
-        ),
-        MethodInfo(
-            name="learned_mixin",
-            description="CE of a gated product of experts with a fixed colour-only network, plus an entropy penalty",
-            supervision="none", implementation="bgbias.methods.learned_mixin:LearnedMixin",
-        ),
-        MethodInfo(
-            name="paired",
-            description="fine-tuning on (x, x') pairs: two CEs plus a distance between their logits or features",
-            supervision="marked images", implementation="bgbias.colour.paired_training:paired_loss",
-        ),
-    )
-}
+def declared_info(path: Path) -> MethodInfo | None:
+    """The `INFO = MethodInfo(...)` a method module declares, read from its source (literal arguments only)."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["INFO"]:
+            call = node.value
+            if not (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "MethodInfo"):
+                raise ValueError(f"{path}: INFO must be a MethodInfo(...) call with literal keyword arguments")
+            return MethodInfo(**{keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords})
+    return None
+
+
+def discover() -> dict[str, MethodInfo]:
+    """Every method module of this package that declares its INFO, by method name."""
+    folder = Path(__file__).parent
+    infos = [declared_info(folder / f"{module.name}.py") for module in pkgutil.iter_modules([str(folder)])]
+    return {info.name: info for info in infos if info is not None}
+
+
+METHODS: dict[str, MethodInfo] = discover()

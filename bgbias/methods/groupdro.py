@@ -12,7 +12,19 @@ group-balanced weights (`--reweight_groups`); that is the loader's business, not
 
 from __future__ import annotations
 
+import pandas as pd
 import torch
+import torch.nn.functional as F
+
+from bgbias.methods import MethodInfo
+from bgbias.methods.stage import MethodData, dev_loss, fresh_model
+from bgbias.models import Classifier, to_unit
+from bgbias.training import TrainSpec, fit
+
+INFO = MethodInfo(
+    name="groupdro", description="online group DRO: exponentiated-gradient weights on the (digit, colour) groups' losses",
+    supervision="group labels", implementation="bgbias.methods.groupdro:GroupDRO",
+)
 
 DIGITS = COLOURS = 10
 GROUPS = DIGITS * COLOURS  # (digit, background colour index)
@@ -49,3 +61,20 @@ class GroupDRO:
         weights = self.q.to(device=losses.device, dtype=losses.dtype) * torch.exp(self.step_size * group_loss.detach())
         self.q = weights / weights.sum()
         return group_loss @ self.q
+
+
+def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict, model_name: str, seed: int,
+          device: torch.device) -> tuple[Classifier, pd.DataFrame, dict]:
+    """A fresh model trained with the robust loss over the (digit, background colour) groups of the training split,
+    early stopping on the biased dev split's mean cross-entropy; the metadata holds the final group weights."""
+    model = fresh_model(model_name, spec, seed=seed, device=device)
+    groups = group_index(train.labels, train.colours)
+    robust = GroupDRO(step_size=settings["step_size"])
+
+    def step(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = model(to_unit(train.images[index]))
+        losses = F.cross_entropy(logits, train.labels[index], reduction="none")
+        return robust(losses, groups[index]), (logits.argmax(1) == train.labels[index]).sum()
+
+    history = fit(model, step, len(train), dev_loss(model, dev), spec=spec, seed=seed, device=device)
+    return model, history, {"group_weights": robust.q.tolist()}

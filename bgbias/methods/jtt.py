@@ -12,9 +12,20 @@ predictions logged during epoch T's training pass; the paper defines them as tho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import pandas as pd
 import torch
+
+from bgbias.methods import MethodInfo
+from bgbias.methods.stage import MethodData, cross_entropy_step, dev_loss, fresh_model, predictions
+from bgbias.models import Classifier
+from bgbias.training import TrainSpec, fit
+
+INFO = MethodInfo(
+    name="jtt", description="ERM again, an ERM model's training errors after T epochs counted lambda_up times",
+    supervision="none", implementation="bgbias.methods.jtt:JTT",
+)
 
 
 def error_set(predictions: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -43,3 +54,21 @@ class JTT:
         counts = torch.ones(size, device=errors.device)
         counts[errors] = float(self.lambda_up)
         return counts
+
+
+def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict, model_name: str, seed: int,
+          device: torch.device) -> tuple[Classifier, pd.DataFrame, dict]:
+    """Stage 1: an identification model trained with cross-entropy for `identification_epochs` epochs (no early
+    stopping); its training errors are the error set. Stage 2: a fresh model on the training split with the error set
+    counted `upweight` times, early stopping on the biased dev split's mean cross-entropy."""
+    jtt = JTT(settings["identification_epochs"], settings["upweight"])
+    identification = fresh_model(model_name, spec, seed=seed, device=device)
+    first = replace(spec, epochs=jtt.identification_epochs, patience=None)
+    fit(identification, cross_entropy_step(identification, train), len(train), dev_loss(identification, dev),
+        spec=first, seed=seed, device=device)
+    errors = error_set(predictions(identification, train), train.labels)
+    rows = jtt.upsampled_indices(len(train), errors)
+    model = fresh_model(model_name, spec, seed=seed, device=device)
+    history = fit(model, cross_entropy_step(model, train, rows), len(rows), dev_loss(model, dev), spec=spec, seed=seed,
+                  device=device)
+    return model, history, {"error_set": int(len(errors)), "upsampled": int(len(rows))}

@@ -21,6 +21,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bgbias.methods import MethodInfo
+
+INFO = MethodInfo(
+    name="learned_mixin", description="CE of a gated product of experts with a fixed colour-only network, plus an entropy penalty",
+    supervision="none", implementation="bgbias.methods.learned_mixin:LearnedMixin",
+)
+
 ENTROPY_WEIGHT = 0.36
 
 

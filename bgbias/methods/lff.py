@@ -18,8 +18,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
+
+from bgbias.methods import MethodInfo
+from bgbias.methods.stage import MethodData, dev_loss, fresh_model
+from bgbias.models import Classifier, to_unit
+from bgbias.training import OPTIMIZERS, TrainSpec, fit
+
+INFO = MethodInfo(
+    name="lff", description="a GCE-trained biased model reweights the debiased model's CE towards the samples it fails on",
+    supervision="none", implementation="bgbias.methods.lff:LfF",
+)
 
 GCE_Q = 0.7
 EMA_ALPHA = 0.7
@@ -78,3 +89,27 @@ class LfF:
         return LfFLosses(
             generalized_cross_entropy(logits_b, labels, self.q).mean(), (ce_d * weights).mean(), weights
         )
+
+
+def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict, model_name: str, seed: int,
+          device: torch.device) -> tuple[Classifier, pd.DataFrame, dict]:
+    """The debiased model, trained beside a biased model of the same architecture (its own optimiser, the same
+    settings) on the same batches; early stopping on the debiased model's mean cross-entropy on the biased dev split.
+    The checkpoint holds the debiased model."""
+    model = fresh_model(model_name, spec, seed=seed, device=device)
+    biased = fresh_model(model_name, spec, seed=seed + 1, device=device)
+    biased_optimiser = OPTIMIZERS[spec.optimizer](biased.parameters(), spec)
+    objective = LfF(train.labels, q=settings["q"], alpha=settings["ema"])
+
+    def step(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        biased.train()
+        x = to_unit(train.images[index])
+        logits = model(x)
+        losses = objective(biased(x), logits, index)
+        biased_optimiser.zero_grad(set_to_none=True)
+        losses.biased.backward()
+        biased_optimiser.step()
+        return losses.debiased, (logits.argmax(1) == train.labels[index]).sum()
+
+    history = fit(model, step, len(train), dev_loss(model, dev), spec=spec, seed=seed, device=device)
+    return model, history, {}

@@ -19,6 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bgbias.methods import MethodInfo
+
+INFO = MethodInfo(
+    name="rubi", description="CE of the logits masked by sigmoid of a colour-only network's logits, plus that network's CE",
+    supervision="none", implementation="bgbias.methods.rubi:RUBi",
+)
+
 
 class RUBi(nn.Module):
     """The RUBi loss with its head `fc` from the bias-only features (`feature_dim`) to the bias-only logits; `fc`

@@ -1,0 +1,122 @@
+"""The methods table and figure of an experiment: every method of every run on the pool test set, unbiased,
+bias-conflicting and worst-cell accuracy as mean [95 % CI] over the seeds, with what each method knows, beside
+ReBias's published rows; the figure plots unbiased accuracy against rho, one curve per method with its band.
+Stage: `methods_tables`."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from bgbias.figures import save_figure
+from bgbias.grid import BASE_MODEL, ERM, PAIRED, PAIRED_PREFIX
+from bgbias.methods import METHODS
+from bgbias.stats import summarize
+from bgbias.storage import read_json, write_csv_markdown
+
+import matplotlib.pyplot as plt  # after bgbias.figures chose the Agg backend
+
+log = logging.getLogger("bgbias")
+METRICS = ("unbiased_accuracy", "bias_conflicting_accuracy", "worst_cell_accuracy")
+# ReBias (Bahng et al., ICML 2020), Table 1: unbiased accuracy (%) on Biased-MNIST, mean of 3 runs, by rho
+PUBLISHED = {
+    "Vanilla": {0.999: 10.4, 0.997: 33.4, 0.995: 72.1, 0.990: 89.1},
+    "LearnedMixin": {0.999: 12.1, 0.997: 50.2, 0.995: 78.2, 0.990: 88.3},
+    "RUBi": {0.999: 13.7, 0.997: 43.0, 0.995: 90.4, 0.990: 93.6},
+    "ReBias": {0.999: 22.7, 0.997: 64.2, 0.995: 76.0, 0.990: 88.1},
+}
+
+
+def method_of(model: str, pairing: dict | None) -> str:
+    """The method (and for paired its marked share) that trained `model`."""
+    if model == BASE_MODEL:
+        return ERM
+    if model.startswith(PAIRED_PREFIX):
+        return f"{PAIRED} ({pairing['augment_mode']}, {pairing['augment_fraction']:g} marked)"
+    return model
+
+
+def supervision_of(method: str, pairing: dict | None) -> str:
+    """What a method knows besides the labels."""
+    if method.startswith(PAIRED):
+        return f"marked images ({pairing['marked']} of the biased ones)"
+    return METHODS[method].supervision
+
+
+def method_rows(runs: dict[str, list[str]], correlations: dict[str, float]) -> pd.DataFrame:
+    """One row per (run, method): each metric's mean, 95 % interval and n over the seeds."""
+    records = []
+    for run, paths in runs.items():
+        for path in paths:
+            metrics = read_json(path, ["model_name", "seed", "pairing", *METRICS])
+            method = method_of(metrics["model_name"], metrics["pairing"])
+            records.append({"run": run, "method": method, "supervision": supervision_of(method, metrics["pairing"]),
+                            "seed": metrics["seed"], **{name: metrics[name] for name in METRICS}})
+    seeds = pd.DataFrame(records)
+    rows = []
+    for (run, method), group in seeds.groupby(["run", "method"], sort=False):
+        row = {"run": run, "rho": correlations[run], "method": method, "supervision": group["supervision"].iloc[0]}
+        for name in METRICS:
+            summary = summarize(group[name])
+            row.update({name: summary.mean, f"{name}_low": summary.low, f"{name}_high": summary.high, "n": summary.n})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cell(row: pd.Series, name: str) -> str:
+    if row["n"] == 0 or math.isnan(row[name]):
+        return "–"
+    if row["n"] == 1:
+        return f"{row[name]:.3f} (n 1)"
+    return f"{row[name]:.3f} [{row[f'{name}_low']:.3f}, {row[f'{name}_high']:.3f}]"
+
+
+def methods_markdown(table: pd.DataFrame, *, title: str, description: str) -> str:
+    """Per run, the methods with their three accuracies as mean [95 % CI], then ReBias's published rows."""
+    parts = [f"# {title}\n", f"{description}\n",
+             "Pool test set: unbiased accuracy (mean over the digit x colour cells), bias-conflicting accuracy (biased "
+             "digits on another colour), worst cell; mean [95 % Student-t CI] over the seeds (n per row). Every method "
+             "selected its model on the biased dev split.\n"]
+    for run, rows in table.groupby("run", sort=False):
+        shown = pd.DataFrame({
+            "method": rows["method"], "knows": rows["supervision"], "n": rows["n"],
+            **{name.replace("_accuracy", ""): [cell(row, name) for _, row in rows.iterrows()] for name in METRICS},
+        })
+        parts += [f"## {run} (rho {rows['rho'].iloc[0]:g})\n", shown.to_markdown(index=False) + "\n"]
+    published = pd.DataFrame({method: values for method, values in PUBLISHED.items()}).sort_index(ascending=False)
+    parts += ["## ReBias's published results (Table 1; unbiased accuracy, %, mean of 3 runs; its own CNN recipe)\n",
+              published.rename_axis("rho").to_markdown() + "\n"]
+    return "\n".join(parts)
+
+
+def methods_figure(table: pd.DataFrame, title: str) -> plt.Figure:
+    """Unbiased accuracy against rho (the runs below rho 1): one curve per method with its 95 % band, ReBias's
+    published vanilla dashed."""
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    protocol = table[table["rho"] < 1]  # ReBias's protocol; runs at rho 1 (the notes' setups) are in the table only
+    for method, rows in protocol.sort_values("rho").groupby("method", sort=False):
+        axes.plot(rows["rho"], rows["unbiased_accuracy"], marker="o", label=method)
+        axes.fill_between(rows["rho"], rows["unbiased_accuracy_low"], rows["unbiased_accuracy_high"], alpha=0.15)
+    vanilla = sorted(PUBLISHED["Vanilla"].items())
+    axes.plot([rho for rho, _ in vanilla], [value / 100 for _, value in vanilla], "k--", label="ReBias vanilla (published)")
+    axes.set(xlabel="rho (share of images on their digit's colour in training)", ylabel="unbiased accuracy (pool test)",
+             ylim=(0, 1.02), title=title)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    return figure
+
+
+def methods_tables(
+    runs: dict[str, list[str]], *, correlations: dict[str, float], title: str, description: str, csv: Path, md: Path,
+    png: Path,
+) -> None:
+    """Stage: the methods table (CSV, Markdown) and figure of an experiment's runs (run -> pool-test metrics JSONs)."""
+    table = method_rows(runs, correlations)
+    inputs = [Path(path) for paths in runs.values() for path in paths]
+    write_csv_markdown(table, methods_markdown(table, title=title, description=description), csv=csv, md=md,
+                       inputs=inputs)
+    save_figure(methods_figure(table, title), Path(png), inputs)
+    log.info("methods table: %d rows", len(table))
