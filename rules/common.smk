@@ -234,13 +234,14 @@ def missing(outputs):
 
 def missing_or_rebuilt(wildcards):
     """The inputs of a run's `rebuild_missing` checkpoint: its missing outputs or, when none is missing, those it
-    rebuilt last time (still there), so that an unchanged run does not make it run again."""
+    rebuilt last time (still there; `ancient`, so that their rebuilding by later jobs does not make it run again), so
+    that an unchanged run does not make it run again."""
     grid = run_grid(wildcards)
     absent = missing(grid.outputs())
     listed = Path(grid.path("rebuilt"))
     if absent or not listed.is_file():
         return absent
-    return [path for path in listed.read_text().splitlines() if os.path.exists(path)]
+    return [ancient(path) for path in listed.read_text().splitlines() if os.path.exists(path)]
 
 
 def after_rebuild(runs, outputs):
