@@ -248,13 +248,13 @@ def scope_outputs(scope):
 
 def missing_or_rebuilt(wildcards):
     """The inputs of the `rebuild_missing` checkpoint of a run or multi-setup experiment (the scope of a manifest):
-    its missing outputs or, when none is missing, those it rebuilt last time (still there), so that an unchanged scope
-    does not make it run again."""
+    its missing outputs or, when none is missing, those it rebuilt last time (still there; `ancient`, so that their
+    rebuilding by later jobs does not make it run again), so that an unchanged scope does not make it run again."""
     absent = missing(scope_outputs(wildcards.scope))
     listed = Path(pattern("rebuilt", root=f"results/{wildcards.scope}"))
     if absent or not listed.is_file():
         return absent
-    return [path for path in listed.read_text().splitlines() if os.path.exists(path)]
+    return [ancient(path) for path in listed.read_text().splitlines() if os.path.exists(path)]
 
 
 def after_rebuild(scope):
