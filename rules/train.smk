@@ -35,6 +35,7 @@ rule train_method:
     params:
         model=run_config("model"),
         settings=lambda wildcards: recorded(RUNS[wildcards.run].config[wildcards.method], wildcards.method),
+        train=run_config("train"),
         device=run_config("device"),
     wildcard_constraints:
         method=one_of(union("trained_methods")),

@@ -13,6 +13,7 @@ from bgbias.adversarial.attacks.fgsm import LOSSES
 from bgbias.colour.backgrounds import ALIASES, MODES, NAMED_SOLIDS, NOT_MIXABLE
 from bgbias.colour.paired_training import DEV_LOSSES, DISTANCES, REDUCTIONS, TARGETS
 from bgbias.colour.selection import STRATEGIES
+from bgbias.methods import METHODS
 from bgbias.mnist import SPLITS
 from bgbias.models import MODELS
 from bgbias.training import OPTIMIZERS
@@ -216,7 +217,7 @@ BAD_CONFIGS = {
     "unknown top-level key": (
         {"epochs": 3},
         "config: unknown key 'epochs' at the top level; allowed keys: seed, seeds, threads, memory_gb, model, device, "
-        "slurm, mnist, color_pool, foreground, bias, test_modes, colour_tests, modes, train, paired, adversarial",
+        "slurm, mnist, color_pool, foreground, bias, test_modes, colour_tests, modes, methods, train, groupdro, lff, jtt, paired, adversarial",
     ),
     "unknown nested key": (
         {"train": {"epoch": 3}},
@@ -403,6 +404,8 @@ def test_schema_enums_equal_the_registries() -> None:
     assert paired["dev_loss"]["enum"] == list(DEV_LOSSES)
     assert set(paired["selections"]["items"]["enum"]) == {"random", *STRATEGIES}
     assert schema["properties"]["mnist"]["properties"]["split"]["enum"] == list(SPLITS)
+    methods = schema["properties"]["methods"]["items"]["enum"]
+    assert set(methods) <= set(METHODS) and all(method in schema["properties"] for method in methods if method != "erm")
     # the mixture's pattern and allowed text spell the mixable modes: every registered one but mixture and crossover
     mixable = [name for name in mode_names if ALIASES.get(name, name) not in NOT_MIXABLE]
     mixture = defs["mode"]["anyOf"][2]

@@ -10,6 +10,7 @@ with log_to(snakemake.log[0]):
         history=snakemake.output.history,
         method=snakemake.wildcards.method,
         settings=snakemake.params.settings,
+        train_config=snakemake.params.train,
         model_name=snakemake.params.model,
         device=snakemake.params.device,
         seed=int(snakemake.wildcards.seed),

@@ -2,8 +2,8 @@
 the base model, and `paired`, which fine-tunes it): read the biased dataset, call the method module's `train`, write
 the history and the checkpoint. Stage: `train_method`.
 
-A method module's `train(train, dev, *, data, spec, settings, model_name, seed, device)` gets the biased train and dev
-splits on `device` (`MethodData`), its `train` settings as a `TrainSpec` and the rest of its settings block, and
+A method module's `train(train, dev, *, spec, settings, model_name, seed, device)` gets the biased train and dev
+splits on `device` (`MethodData`), the recipe's `train` settings as a `TrainSpec` and its own settings block, and
 returns the trained model, the per-epoch history (`bgbias.training.fit`'s) and any metadata worth recording. Every
 method selects its model on the biased dev split (its own dev criterion), never on a test set.
 """
@@ -92,13 +92,15 @@ def train_method(
     history: Path,
     method: str,
     settings: dict,
+    train_config: dict,
     model_name: str,
     device: str,
     seed: int,
     threads: int = 1,
 ) -> None:
-    """Stage: train a fresh `model_name` with `method` (its module's `train`) on the biased dataset `dataset`; write the
-    history and the checkpoint (metadata: the method, its settings, the dataset's config, seed, device)."""
+    """Stage: train a fresh `model_name` with `method` (its module's `train`, its `settings` block and the recipe's
+    `train_config`) on the biased dataset `dataset`; write the history and the checkpoint (metadata: the method, its
+    settings, the train config, the dataset's config, seed, device)."""
     torch.set_num_threads(threads)
     where = resolve_device(device)
     recorded = read_attributes(dataset)["config"]
@@ -107,10 +109,11 @@ def train_method(
     log.info("training a %s with %s on %d images (%d dev) on %s: %s", model_name, method, len(train), len(dev), where,
              settings)
     trainer = importlib.import_module(f"bgbias.methods.{method}").train
-    spec = TrainSpec.of(settings["train"])
+    spec = TrainSpec.of(train_config)
     net, epochs, extra = trainer(train, dev, spec=spec, settings=settings, model_name=model_name, seed=seed,
                                  device=where)
     write_history(Path(history), epochs, [dataset])
-    metadata = {"config": {"method": method, method: settings, "data": recorded}, "seed": seed, "device": str(where),
+    metadata = {"config": {"method": method, method: settings, "train": train_config, "data": recorded}, "seed": seed,
+                "device": str(where),
                 "data": str(dataset), **extra}
     save_checkpoint(Path(model), net.cpu(), metadata, [dataset])
