@@ -23,14 +23,14 @@ rule all:
         lambda wildcards: after_rebuild(DEFAULT_RUN),
         code=code("manifest"),
     output:
-        "results/all",
+        pattern("manifest", root=RESULTS),
     params:
         outputs=lambda wildcards: RUNS[DEFAULT_RUN].grid.outputs(),
     localrule: True
     log:
-        "results/logs/all.log",
+        workflow_log("all"),
     benchmark:
-        "results/benchmarks/all.tsv"
+        workflow_benchmark("all")
     conda:
         "environment.yml"
     script:

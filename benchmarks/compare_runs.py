@@ -18,6 +18,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from bgbias.grid import RESULTS
+
 SKIPPED = ("logs", "benchmarks")
 
 
@@ -90,7 +92,7 @@ def main() -> None:
     parser.add_argument("--map", nargs="*", default=[], metavar="OLD=NEW", help="path prefix renames from A to B")
     args = parser.parse_args()
     renames = [entry.split("=", 1) for entry in args.map]
-    files = [p for p in sorted((args.run_a / "results").rglob("*")) if p.is_file()]
+    files = [p for p in sorted((args.run_a / RESULTS).rglob("*")) if p.is_file()]
     files += [p for p in [args.run_a / "docs/reproduction.md"] if p.is_file()]
     identical, differ, missing = 0, {}, []
     for path in files:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bgbias.colour.selection import STRATEGIES
 from bgbias.config import selection_slice, validate_config
+from bgbias.grid import DEFAULT_RUN, root_of
 
 MB = 1e6
 
@@ -58,7 +59,7 @@ def measure(strategy: str, args: argparse.Namespace, folder: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", type=Path, default=Path("results/initial/s0"),
+    parser.add_argument("--run", type=Path, default=Path(root_of(DEFAULT_RUN)) / "s0",
                         help="a finished seed folder: models/base.pt and datasets/biased.h5")
     parser.add_argument("--raw", type=Path, default=Path("../shared/data/mnist/raw"), help="folder with the MNIST .gz files")
     parser.add_argument("--repeats", type=int, default=3)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bgbias import __version__
+from bgbias.grid import RESULTS
 
 DEFAULT_CONFIG = Path("config.yaml")
 CHECKPOINT = "a model checkpoint (.pt)"
@@ -318,7 +319,8 @@ def parser() -> argparse.ArgumentParser:
         "verify", "Check a finished run: every artifact against its checksum record and its inputs; missing outputs.",
         run_verify, config=False,
     )
-    verify.add_argument("paths", nargs="*", type=path_argument, default=[Path("results")], help="run folders or files (default results)")
+    verify.add_argument("paths", nargs="*", type=path_argument, default=[Path(RESULTS)],
+                        help=f"run folders or files (default {RESULTS})")
 
     plot = command(
         "plot", "Draw a confusion matrix (metrics JSON), a training curve (CSV log) or a sample grid (dataset HDF5).",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bgbias.config import ConfigError, deep_merge, read_mapping, validate_config
-from bgbias.grid import Grid, fixed_folders, reserved_name
+from bgbias.grid import Grid, fixed_folders, reserved_name, root_of
 
 EXPERIMENT_KEYS = ("description", "setups", "claims_column", "ablation", "methods_table")  # keys that are not config
 SETUP_KEYS = ("description", "claims_column")  # keys of a setup that are not config
@@ -55,7 +55,7 @@ class Run:
 
     @property
     def grid(self) -> Grid:
-        return Grid(self.config, root=f"results/{self.name}")
+        return Grid(self.config, root=root_of(self.name))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,17 @@ from functools import cached_property
 from bgbias.adversarial.attacks import attack_names
 
 MNIST_RAW = "resources/mnist/MNIST/raw"
-RUN_ROOT = "results/{run}"  # a run's folder: results/<experiment> or results/<experiment>/<setup>
+RESULTS = "results"  # every output of every run lies under it
+
+
+def root_of(name: str) -> str:
+    """The folder of a run (`<experiment>` or `<experiment>/<setup>`), an experiment, or a wildcard of either."""
+    return f"{RESULTS}/{name}"
+
+
+RUN_ROOT = root_of("{run}")  # a run's folder: results/<experiment> or results/<experiment>/<setup>
+EXPERIMENT_ROOT = root_of("{experiment}")  # an experiment's own tables (comparisons across its setups)
+SCOPE_ROOT = root_of("{scope}")  # a manifest's folder: a run's or a multi-setup experiment's
 DEFAULT_RUN = "initial"  # the experiment `results/all` builds
 BASE_MODEL = "base"  # the model trained on the biased dataset
 GREY_MODEL = "grey"  # the grey LeNet of the adversarial experiment, before fine-tuning
@@ -57,7 +67,7 @@ ADVERSARIAL_TABLES = ("forgetting", "attacks")
 def fixed_folders() -> list[str]:
     """The first parts of the layout's fixed paths under results/ and a run's folder (`s{seed}` stands for every
     seed): an experiment or setup of one of these names would collide with them."""
-    return sorted({path.split("/", 1)[0] for path in PATHS.values()} | {"logs", "benchmarks"})
+    return sorted({path.split("/", 1)[0] for path in PATHS.values()} | {LOGS, BENCHMARKS})
 
 
 def reserved_name(name: str) -> bool:
@@ -70,14 +80,33 @@ def pattern(kind: str, root: str = RUN_ROOT, **fixed: str) -> str:
     return fill(f"{root}/{PATHS[kind]}", fixed)
 
 
+LOGS, BENCHMARKS = "logs", "benchmarks"  # the folders of job logs and Snakemake benchmarks: not artifacts
+
+
+def workflow_log(name: str) -> str:
+    """The log of a workflow-wide job (the MNIST files, results/all, docs/reproduction.md)."""
+    return f"{RESULTS}/{LOGS}/{name}.log"
+
+
+def workflow_benchmark(name: str) -> str:
+    """The Snakemake benchmark of a workflow-wide job."""
+    return f"{RESULTS}/{BENCHMARKS}/{name}.tsv"
+
+
+def run_content() -> re.Pattern:
+    """The first folder of every artifact below a run's folder (`s<seed>`, `tables`, `figures`)."""
+    folders = {path.split("/", 1)[0] for path in PATHS.values() if "/" in path} - {LOGS}
+    return re.compile("|".join(sorted(re.sub(r"\{\w+\}", r"\\d+", folder) for folder in folders)))
+
+
 def log_pattern(kind: str, root: str = RUN_ROOT, **fixed: str) -> str:
     """The log file pattern of the job that writes an output kind."""
-    return fill(f"{root}/logs/{PATHS[kind].rsplit('.', 1)[0]}.log", fixed)
+    return fill(f"{root}/{LOGS}/{PATHS[kind].rsplit('.', 1)[0]}.log", fixed)
 
 
 def benchmark_pattern(kind: str, root: str = RUN_ROOT, **fixed: str) -> str:
     """The Snakemake benchmark file pattern of the job that writes an output kind."""
-    return fill(f"{root}/benchmarks/{PATHS[kind].rsplit('.', 1)[0]}.tsv", fixed)
+    return fill(f"{root}/{BENCHMARKS}/{PATHS[kind].rsplit('.', 1)[0]}.tsv", fixed)
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -123,7 +152,7 @@ class PairedCell:
 class Grid:
     """The outputs of a run of a validated `config`, under the folder `root`."""
 
-    def __init__(self, config: dict, root: str = f"results/{DEFAULT_RUN}") -> None:
+    def __init__(self, config: dict, root: str = root_of(DEFAULT_RUN)) -> None:
         self.config = config
         self.root = root
 

@@ -22,14 +22,14 @@ from collections.abc import Iterable, Iterator
 
 from bgbias import __version__
 from bgbias.errors import UserError
+from bgbias.grid import BENCHMARKS, DEFAULT_RUN, LOGS, PATHS, RESULTS, pattern, root_of, run_content
 
 SUFFIX = ".sha256"
 PARTIAL = ".partial"  # the ending of temporary files, `.<name prefix>.<hash of the name>.<process id>.partial`
 PREFIX = 32  # characters of the name a temporary name keeps, so that it stays short whatever the name's length
-RESULTS = "results"  # the workflow's output folder: records name artifacts by their path under it
-MANIFEST = "all"  # a run's manifest, in its folder (grid.PATHS); `results/all` is the default run's
-RUN_CONTENT = re.compile(r"s\d+|tables|figures")  # the first folder of every output below a run's folder (grid.PATHS)
-SKIPPED_FOLDERS = ("logs", "benchmarks")  # job logs and Snakemake benchmarks: not artifacts
+MANIFEST = PATHS["manifest"]  # a run's manifest, in its folder; `results/all` is the default run's
+RUN_CONTENT = run_content()  # the first folder of every output below a run's folder
+SKIPPED_FOLDERS = (LOGS, BENCHMARKS)  # job logs and Snakemake benchmarks: not artifacts
 BLOCK = 1 << 20
 _known: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> SHA-256 of files verified or hashed
 
@@ -263,15 +263,13 @@ def run_of(path: Path) -> tuple[Path, str] | None:
 
 def unfinished_runs(artifacts: Iterable[Path]) -> list[str]:
     """A line for each run folder holding some of `artifacts` that no manifest lists: a run that did not finish."""
-    from bgbias.grid import DEFAULT_RUN
-
     runs = sorted({run for run in map(run_of, artifacts) if run is not None})
     problems = []
     for results, run in runs:
         listed = [path for manifest in manifests_above(results / run) for _, path in listed_outputs(manifest)]
         if any(inside(path, results / run) for path in listed):
             continue
-        target = f"{RESULTS}/{MANIFEST}" if run == DEFAULT_RUN else f"{RESULTS}/{run}/{MANIFEST}"
+        target = f"{RESULTS}/{MANIFEST}" if run == DEFAULT_RUN else pattern("manifest", root=root_of(run))
         manifest = results.parent / target
         problems.append(
             f"unfinished: {results / run} is a run that did not finish (stopped, or still running): its manifest "

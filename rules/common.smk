@@ -11,8 +11,8 @@ from bgbias.colour.datasets import biased_digits
 from bgbias.config import ConfigError, dataset_slice, paired_train_slice, recorded, selection_slice, validate_config
 from bgbias.experiments import all_runs, load_experiments
 from bgbias.grid import (
-    BASE_MODEL, DEFAULT_RUN, GREY_MODEL, MNIST_RAW, RANDOM_SELECTION, SUMMARY_TABLE, benchmark_pattern, log_pattern,
-    pattern,
+    BASE_MODEL, DEFAULT_RUN, EXPERIMENT_ROOT, GREY_MODEL, MNIST_RAW, RANDOM_SELECTION, RESULTS, SCOPE_ROOT, SUMMARY_TABLE,
+    benchmark_pattern, log_pattern, pattern, root_of, workflow_benchmark, workflow_log,
 )
 from bgbias.mnist import MNIST_MD5, size_problems
 
@@ -251,7 +251,7 @@ def missing_or_rebuilt(wildcards):
     its missing outputs or, when none is missing, those it rebuilt last time (still there; `ancient`, so that their
     rebuilding by later jobs does not make it run again), so that an unchanged scope does not make it run again."""
     absent = missing(scope_outputs(wildcards.scope))
-    listed = Path(pattern("rebuilt", root=f"results/{wildcards.scope}"))
+    listed = Path(pattern("rebuilt", root=root_of(wildcards.scope)))
     if absent or not listed.is_file():
         return absent
     return [ancient(path) for path in listed.read_text().splitlines() if os.path.exists(path)]
@@ -276,7 +276,7 @@ def setup_paths(kind, **fixed):
 
     def paths(wildcards):
         runs = EXPERIMENTS[wildcards.experiment].runs.values()
-        return [pattern(kind, root=f"results/{run.name}", **fixed) for run in runs]
+        return [pattern(kind, root=root_of(run.name), **fixed) for run in runs]
 
     return paths
 
@@ -284,7 +284,7 @@ def setup_paths(kind, **fixed):
 def experiment_outputs(experiment):
     """Every output of the runs of an experiment, its comparison tables and, for an ablation, its table and figure."""
     extra = [name for name, listed in (("ablation", ABLATIONS), ("methods", METHOD_TABLES)) if experiment in listed]
-    root = f"results/{experiment}"
+    root = root_of(experiment)
     tables = [pattern(kind, root=root, table=name) for name in ["comparison", *extra] for kind in ("table_csv", "table_md")]
     tables += [pattern("figure", root=root, figure=name) for name in extra]
     return [path for run in EXPERIMENTS[experiment].runs.values() for path in run.grid.outputs()] + tables

@@ -8,9 +8,9 @@ rule mnist:
     localrule: True
     priority: PRIORITY["base"]
     log:
-        "results/logs/mnist.log",
+        workflow_log("mnist"),
     benchmark:
-        "results/benchmarks/mnist.tsv"
+        workflow_benchmark("mnist")
     conda:
         "../environment.yml"
     script:

@@ -3,14 +3,14 @@ checkpoint rebuild_missing:
         outputs=missing_or_rebuilt,
         code=code("rebuilt"),
     output:
-        pattern("rebuilt", root="results/{scope}"),
+        pattern("rebuilt", root=SCOPE_ROOT),
     wildcard_constraints:
         scope=one_of([*RUNS, *MULTI_SETUP]),
     localrule: True
     log:
-        log_pattern("rebuilt", root="results/{scope}"),
+        log_pattern("rebuilt", root=SCOPE_ROOT),
     benchmark:
-        benchmark_pattern("rebuilt", root="results/{scope}")
+        benchmark_pattern("rebuilt", root=SCOPE_ROOT)
     conda:
         "../environment.yml"
     script:
@@ -42,21 +42,21 @@ rule comparison_table:
         code=code("comparison_table"),
     output:
         csv=report(
-            pattern("table_csv", root="results/{experiment}", table="comparison"),
+            pattern("table_csv", root=EXPERIMENT_ROOT, table="comparison"),
             caption="../report/comparison.rst",
             category="Experiments side by side",
             labels={"experiment": "{experiment}", "kind": "table"},
         ),
-        md=pattern("table_md", root="results/{experiment}", table="comparison"),
+        md=pattern("table_md", root=EXPERIMENT_ROOT, table="comparison"),
     params:
         setups=lambda wildcards: list(EXPERIMENTS[wildcards.experiment].runs),
         description=lambda wildcards: EXPERIMENTS[wildcards.experiment].description,
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", root="results/{experiment}", table="comparison"),
+        log_pattern("table_csv", root=EXPERIMENT_ROOT, table="comparison"),
     benchmark:
-        benchmark_pattern("table_csv", root="results/{experiment}", table="comparison")
+        benchmark_pattern("table_csv", root=EXPERIMENT_ROOT, table="comparison")
     conda:
         "../environment.yml"
     script:
@@ -68,14 +68,14 @@ rule experiment_all:
         lambda wildcards: after_rebuild(wildcards.experiment),
         code=code("manifest"),
     output:
-        pattern("manifest", root="results/{experiment}"),
+        pattern("manifest", root=EXPERIMENT_ROOT),
     params:
         outputs=lambda wildcards: experiment_outputs(wildcards.experiment),
     localrule: True
     log:
-        log_pattern("manifest", root="results/{experiment}"),
+        log_pattern("manifest", root=EXPERIMENT_ROOT),
     benchmark:
-        benchmark_pattern("manifest", root="results/{experiment}")
+        benchmark_pattern("manifest", root=EXPERIMENT_ROOT)
     conda:
         "../environment.yml"
     script:
@@ -89,14 +89,14 @@ rule ablation_table:
         code=code("ablation_table"),
     output:
         csv=report(
-            pattern("table_csv", root="results/{experiment}", table="ablation"),
+            pattern("table_csv", root=EXPERIMENT_ROOT, table="ablation"),
             caption="../report/ablation.rst",
             category="Experiments side by side",
             labels={"experiment": "{experiment}", "kind": "ablation table"},
         ),
-        md=pattern("table_md", root="results/{experiment}", table="ablation"),
+        md=pattern("table_md", root=EXPERIMENT_ROOT, table="ablation"),
         png=report(
-            pattern("figure", root="results/{experiment}", figure="ablation"),
+            pattern("figure", root=EXPERIMENT_ROOT, figure="ablation"),
             caption="../report/ablation.rst",
             category="Experiments side by side",
             labels={"experiment": "{experiment}", "kind": "ablation figure"},
@@ -117,9 +117,9 @@ rule ablation_table:
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", root="results/{experiment}", table="ablation"),
+        log_pattern("table_csv", root=EXPERIMENT_ROOT, table="ablation"),
     benchmark:
-        benchmark_pattern("table_csv", root="results/{experiment}", table="ablation")
+        benchmark_pattern("table_csv", root=EXPERIMENT_ROOT, table="ablation")
     conda:
         "../environment.yml"
     script:
@@ -133,14 +133,14 @@ rule methods_table:
         code=code("methods_table"),
     output:
         csv=report(
-            pattern("table_csv", root="results/{experiment}", table="methods"),
+            pattern("table_csv", root=EXPERIMENT_ROOT, table="methods"),
             caption="../report/methods.rst",
             category="Methods",
             labels={"experiment": "{experiment}", "kind": "table"},
         ),
-        md=pattern("table_md", root="results/{experiment}", table="methods"),
+        md=pattern("table_md", root=EXPERIMENT_ROOT, table="methods"),
         png=report(
-            pattern("figure", root="results/{experiment}", figure="methods"),
+            pattern("figure", root=EXPERIMENT_ROOT, figure="methods"),
             caption="../report/methods.rst",
             category="Methods",
             labels={"experiment": "{experiment}", "kind": "figure"},
@@ -156,9 +156,9 @@ rule methods_table:
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", root="results/{experiment}", table="methods"),
+        log_pattern("table_csv", root=EXPERIMENT_ROOT, table="methods"),
     benchmark:
-        benchmark_pattern("table_csv", root="results/{experiment}", table="methods")
+        benchmark_pattern("table_csv", root=EXPERIMENT_ROOT, table="methods")
     conda:
         "../environment.yml"
     script:
@@ -168,7 +168,7 @@ rule methods_table:
 rule reproduction:
     input:
         columns=lambda wildcards: sum(claim_columns().values(), []),
-        ablations=[pattern("table_md", root=f"results/{name}", table="ablation") for name in ABLATIONS],
+        ablations=[pattern("table_md", root=root_of(name), table="ablation") for name in ABLATIONS],
         rebias=lambda wildcards: sum(rebias_metrics().values(), []),
         code=code("reproduction"),
     output:
@@ -176,15 +176,15 @@ rule reproduction:
     params:
         columns=lambda wildcards: claim_columns(),
         descriptions=lambda wildcards: {run.claims_column: run.description for run in RUNS.values() if run.claims_column},
-        ablations={name: pattern("table_md", root=f"results/{name}", table="ablation") for name in ABLATIONS},
+        ablations={name: pattern("table_md", root=root_of(name), table="ablation") for name in ABLATIONS},
         rebias=lambda wildcards: rebias_metrics(),
         correlations=lambda wildcards: {run.name: run.config["bias"]["correlation"] for run in EXPERIMENTS[REBIAS].runs.values()},
         recipes=lambda wildcards: {run.name: run.config["model"] for run in EXPERIMENTS[REBIAS].runs.values()},
     localrule: True
     log:
-        "results/logs/reproduction.log",
+        workflow_log("reproduction"),
     benchmark:
-        "results/benchmarks/reproduction.tsv"
+        workflow_benchmark("reproduction")
     conda:
         "../environment.yml"
     script:
