@@ -11,7 +11,8 @@ from bgbias.colour.datasets import biased_digits
 from bgbias.config import ConfigError, dataset_slice, paired_train_slice, recorded, selection_slice, validate_config
 from bgbias.experiments import all_runs, load_experiments
 from bgbias.grid import (
-    BASE_MODEL, DEFAULT_RUN, EXPERIMENT_ROOT, GREY_MODEL, MNIST_RAW, RANDOM_SELECTION, RESULTS, SCOPE_ROOT, SUMMARY_TABLE,
+    BASE_MODEL, DEFAULT_RUN, EXPERIMENT_ROOT, GREY_MODEL, MNIST_RAW, PAIRED_PREFIX, RANDOM_SELECTION, RESULTS, SCOPE_ROOT,
+    SUMMARY_TABLE,
     benchmark_pattern, log_pattern, pattern, root_of, workflow_benchmark, workflow_log,
 )
 from bgbias.mnist import MNIST_MD5, size_problems
@@ -58,6 +59,7 @@ if len(SLURM_BLOCKS) > 1:
 if PROBLEMS:
     raise WorkflowError("\n".join(PROBLEMS))
 SLURM = config["slurm"]  # the same in every run (checked above)
+PAIRED_MODEL = PAIRED_PREFIX + "{paired}"  # the model of a paired cell, as a pattern
 MULTI_SETUP = [name for name, experiment in EXPERIMENTS.items() if experiment.has_setups]
 MNIST_FILES = [f"{MNIST_RAW}/{name}" for name in MNIST_MD5]
 

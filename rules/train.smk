@@ -61,8 +61,8 @@ rule paired_train:
         data=pattern("paired_set"),
         code=code("paired_train"),
     output:
-        model=pattern("model", model="paired-{paired}"),
-        history=pattern("history", model="paired-{paired}"),
+        model=pattern("model", model=PAIRED_MODEL),
+        history=pattern("history", model=PAIRED_MODEL),
     params:
         paired=paired_train_params,
         device=run_config("device"),
@@ -73,9 +73,9 @@ rule paired_train:
         runtime=240,
     priority: PRIORITY["paired_train"]
     log:
-        log_pattern("model", model="paired-{paired}"),
+        log_pattern("model", model=PAIRED_MODEL),
     benchmark:
-        benchmark_pattern("model", model="paired-{paired}")
+        benchmark_pattern("model", model=PAIRED_MODEL)
     conda:
         "../environment.yml"
     script:
