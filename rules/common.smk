@@ -59,7 +59,7 @@ if len(SLURM_BLOCKS) > 1:
 if PROBLEMS:
     raise WorkflowError("\n".join(PROBLEMS))
 SLURM = config["slurm"]  # the same in every run (checked above)
-PAIRED_MODEL = PAIRED_PREFIX + "{paired}"  # the model of a paired cell, as a pattern
+PAIRED_MODEL = f"{PAIRED_PREFIX}{{paired}}"  # the model of a paired cell, as a pattern
 MULTI_SETUP = [name for name, experiment in EXPERIMENTS.items() if experiment.has_setups]
 MNIST_FILES = [f"{MNIST_RAW}/{name}" for name in MNIST_MD5]
 
