@@ -134,13 +134,15 @@ def fit(
     device: torch.device,
     start_epoch: Callable[[int], None] | None = None,
     end_epoch: Callable[[int, Classifier, torch.optim.Optimizer], None] | None = None,
+    extra_parameters: Iterable[torch.nn.Parameter] = (),
 ) -> pd.DataFrame:
     """The optimiser over shuffled batches (one seeded order per epoch, or the first for every epoch without
     `spec.reshuffle`), early stopping on `dev_eval`'s loss; `model` ends with the best weights
     (the last ones without early stopping). `start_epoch(epoch)`, when given, runs before each epoch (e.g. to
-    re-draw the paired versions), `end_epoch(epoch, model, optimiser)` after each epoch's training steps."""
+    re-draw the paired versions), `end_epoch(epoch, model, optimiser)` after each epoch's training steps;
+    `extra_parameters` (a loss's own head, e.g. RUBi's) are optimised with the model's."""
     with seeded_torch(seed, device):
-        optimiser = OPTIMIZERS[spec.optimizer](model.parameters(), spec)
+        optimiser = OPTIMIZERS[spec.optimizer]([*model.parameters(), *extra_parameters], spec)
         schedule = torch.optim.lr_scheduler.StepLR(optimiser, spec.lr_step, spec.lr_gamma) if spec.lr_step else None
         order = torch.Generator().manual_seed(seed)
         best_loss, best_state, waited, rows = math.inf, copy.deepcopy(model.state_dict()), 0, []

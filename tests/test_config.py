@@ -217,7 +217,7 @@ BAD_CONFIGS = {
     "unknown top-level key": (
         {"epochs": 3},
         "config: unknown key 'epochs' at the top level; allowed keys: seed, seeds, threads, memory_gb, model, device, "
-        "slurm, mnist, color_pool, foreground, bias, test_modes, colour_tests, modes, methods, train, groupdro, lff, jtt, paired, adversarial",
+        "slurm, mnist, color_pool, foreground, bias, test_modes, colour_tests, modes, methods, train, groupdro, lff, jtt, rubi, learned_mixin, paired, adversarial",
     ),
     "unknown nested key": (
         {"train": {"epoch": 3}},

@@ -14,7 +14,7 @@ from workflow_helpers import prepare
 
 EXPERIMENT = """
 description: methods on the tiny data
-methods: [erm, groupdro, lff, jtt, paired]
+methods: [erm, groupdro, lff, jtt, rubi, learned_mixin, paired]
 test_modes: [pool]
 colour_tests: []
 adversarial: {fgsm_epsilons: [], cw_c: []}
@@ -27,17 +27,19 @@ setups:
 
 @pytest.mark.workflow
 def test_every_method_trains_and_the_methods_table_says_what_each_knows(workflow_dir: Path) -> None:
-    prepare(workflow_dir, {"jtt": {"identification_epochs": 1, "upweight": 5}})
+    prepare(workflow_dir, {"jtt": {"identification_epochs": 1, "upweight": 5}, "learned_mixin": {"bias_epochs": 1}})
     (workflow_dir / "experiments/mtest.yaml").write_text(EXPERIMENT)
     planned = run_snakemake(workflow_dir, "results/mtest/all", "-n").stdout
-    assert planned.count("train_method:") == 3 * 2  # groupdro, lff and jtt in each run
+    assert planned.count("train_method:") == 5 * 2  # groupdro, lff, jtt, rubi and learned_mixin in each run
     run_snakemake(workflow_dir, "results/mtest/all", "--cores", "2")
     run = workflow_dir / "results/mtest/rho0.9"
     accuracy = (run / "tables/accuracy.md").read_text()
-    assert all(f"| {model} " in accuracy for model in ("base", "groupdro", "lff", "jtt", "paired-pool-f1"))
+    assert all(f"| {model} " in accuracy for model in ("base", "groupdro", "lff", "jtt", "rubi", "learned_mixin",
+                                                        "paired-pool-f1"))
     table = (workflow_dir / "results/mtest/tables/methods.md").read_text()
     assert "## mtest/rho0.9 (rho 0.9)" in table and "## mtest/initial (rho 1)" in table
-    for method, knows in [("erm", "none"), ("groupdro", "group labels"), ("lff", "none"), ("jtt", "none")]:
+    for method, knows in [("erm", "none"), ("groupdro", "group labels"), ("lff", "none"), ("jtt", "none"),
+                          ("rubi", "none"), ("learned_mixin", "none")]:
         assert f"| {method} " in table and knows in table.split(f"| {method} ")[1].split("\n")[0]
     assert "paired (pool, 1 marked) | marked images (" in table
     assert "## ReBias's published results" in table
@@ -73,8 +75,8 @@ def test_a_new_method_touches_only_its_module_and_the_schema(workflow_dir: Path)
     (workflow_dir / "bgbias/methods/toy.py").write_text(TOY)
     schema_path = workflow_dir / "bgbias/config.schema.yaml"
     schema = schema_path.read_text()
-    schema = schema.replace("items: {enum: [erm, paired, groupdro, lff, jtt]}",
-                            "items: {enum: [erm, paired, groupdro, lff, jtt, toy]}")
+    schema = schema.replace("items: {enum: [erm, paired, groupdro, lff, jtt, rubi, learned_mixin]}",
+                            "items: {enum: [erm, paired, groupdro, lff, jtt, rubi, learned_mixin, toy]}")
     schema = schema.replace("  train:\n    description: >\n      training on the biased dataset", (
         "  toy:\n    type: object\n    additionalProperties: false\n    default: {}\n    properties:\n"
         "      flavour: {type: string, default: plain}\n      train: {$ref: \"#/$defs/train\", default: {}}\n"

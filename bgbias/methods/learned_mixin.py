@@ -17,11 +17,18 @@ the features h); `mixin.fc.requires_grad_(False)` reproduces that.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from bgbias.methods import MethodInfo
+from bgbias.methods.bias_only import BiasOnlyCNN
+from bgbias.methods.stage import MethodData, cross_entropy_step, dev_loss, fresh_model
+from bgbias.models import Classifier, to_unit
+from bgbias.training import TrainSpec, fit, seeded_torch
 
 INFO = MethodInfo(
     name="learned_mixin", description="CE of a gated product of experts with a fixed colour-only network, plus an entropy penalty",
@@ -47,3 +54,28 @@ class LearnedMixin(nn.Module):
         bias_log_p = F.log_softmax(scaled_bias, 1)
         entropy = -(bias_log_p.exp() * bias_log_p).sum(1).mean()
         return F.cross_entropy(main_logits + scaled_bias, labels) + self.entropy_weight * entropy
+
+
+def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict, model_name: str, seed: int,
+          device: torch.device) -> tuple[Classifier, pd.DataFrame, dict]:
+    """The colour-only network trained first with cross-entropy for `bias_epochs` epochs and frozen (as ReBias does),
+    then the main model with the LearnedMixin + H loss, its gate training with it. Early stopping on the main model's
+    plain cross-entropy on the biased dev split."""
+    with seeded_torch(seed + 1, device):
+        bias = BiasOnlyCNN(in_channels=3).to(device)
+    first = replace(spec, epochs=settings["bias_epochs"], patience=None)
+    fit(bias, cross_entropy_step(bias, train), len(train), dev_loss(bias, dev), spec=first, seed=seed, device=device)
+    bias.eval()
+    model = fresh_model(model_name, spec, seed=seed, device=device)
+    loss = LearnedMixin(model.head.in_features, entropy_weight=settings["entropy_weight"]).to(device)
+
+    def step(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, labels = to_unit(train.images[index]), train.labels[index]
+        logits, features = model.forward_with_features(x)
+        with torch.no_grad():
+            bias_logits = bias(x)
+        return loss(logits, features, bias_logits, labels=labels), (logits.argmax(1) == labels).sum()
+
+    history = fit(model, step, len(train), dev_loss(model, dev), spec=spec, seed=seed, device=device,
+                  extra_parameters=loss.parameters())
+    return model, history, {}

@@ -15,11 +15,16 @@ means to add it (`if 'fc' in self.outer_criterion.__dict__`) but an nn.Module ke
 
 from __future__ import annotations
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from bgbias.methods import MethodInfo
+from bgbias.methods.bias_only import BiasOnlyCNN
+from bgbias.methods.stage import MethodData, dev_loss, fresh_model
+from bgbias.models import Classifier, to_unit
+from bgbias.training import OPTIMIZERS, TrainSpec, fit, seeded_torch
 
 INFO = MethodInfo(
     name="rubi", description="CE of the logits masked by sigmoid of a colour-only network's logits, plus that network's CE",
@@ -40,3 +45,29 @@ class RUBi(nn.Module):
         bias_logits = self.fc(bias_features.flatten(1).detach())
         fusion_loss = F.cross_entropy(main_logits * torch.sigmoid(bias_logits), labels)
         return fusion_loss + self.question_loss_weight * F.cross_entropy(bias_logits, labels)
+
+
+def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict, model_name: str, seed: int,
+          device: torch.device) -> tuple[Classifier, pd.DataFrame, dict]:
+    """The main model with the RUBi loss, beside the colour-only network trained on the same batches with its own
+    cross-entropy and optimiser (the same settings); RUBi's head trains with the main model. Early stopping on the
+    main model's plain cross-entropy on the biased dev split (its logits alone, as at test time)."""
+    model = fresh_model(model_name, spec, seed=seed, device=device)
+    with seeded_torch(seed + 1, device):
+        bias = BiasOnlyCNN(in_channels=3).to(device)
+        loss = RUBi(question_loss_weight=settings["question_loss_weight"]).to(device)
+    bias_optimiser = OPTIMIZERS[spec.optimizer](bias.parameters(), spec)
+
+    def step(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, labels = to_unit(train.images[index]), train.labels[index]
+        bias.train()
+        bias_logits, bias_features = bias.forward_with_features(x)
+        bias_optimiser.zero_grad(set_to_none=True)
+        F.cross_entropy(bias_logits, labels).backward()
+        bias_optimiser.step()
+        logits = model(x)
+        return loss(logits, bias_features.detach(), labels), (logits.argmax(1) == labels).sum()
+
+    history = fit(model, step, len(train), dev_loss(model, dev), spec=spec, seed=seed, device=device,
+                  extra_parameters=loss.parameters())
+    return model, history, {}
