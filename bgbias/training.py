@@ -241,6 +241,12 @@ class Labelled(Protocol):
     labels: np.ndarray
 
 
+def fresh_model(model_name: str, spec: TrainSpec, *, in_channels: int, seed: int, device: torch.device) -> Classifier:
+    """A new model of `model_name`, its weights initialised from `seed` (every method's model starts as the base's)."""
+    with seeded_torch(seed, device):
+        return build_model(model_name, in_channels=in_channels, dropout=spec.dropout).to(device)
+
+
 def train_classifier(
     train: Labelled,
     dev: Labelled,
@@ -253,9 +259,8 @@ def train_classifier(
 ) -> tuple[Classifier, pd.DataFrame]:
     """Train a fresh model of `model_name` (3 channels for colour images, 1 for grey) with early stopping on dev loss,
     recording its `trajectory` when given."""
-    with seeded_torch(seed, device):
-        channels = 1 if train.images.ndim == 3 else train.images.shape[-1]
-        model = build_model(model_name, in_channels=channels, dropout=spec.dropout).to(device)
+    channels = 1 if train.images.ndim == 3 else train.images.shape[-1]
+    model = fresh_model(model_name, spec, in_channels=channels, seed=seed, device=device)
     return model, fine_tune(model, train, dev, spec=spec, seed=seed, device=device, trajectory=trajectory)
 
 

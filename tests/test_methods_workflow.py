@@ -53,15 +53,15 @@ TOY = '''"""A toy method: plain cross-entropy, to show that a method needs only 
 from __future__ import annotations
 
 from bgbias.methods import MethodInfo
-from bgbias.methods.stage import cross_entropy_step, dev_loss, fresh_model
-from bgbias.training import fit
+from bgbias.methods.stage import cross_entropy_step, dev_loss
+from bgbias.training import fit, fresh_model
 
 INFO = MethodInfo(name="toy", description="plain cross-entropy", supervision="none",
                   implementation="bgbias.methods.erm:cross_entropy")
 
 
 def train(train, dev, *, spec, settings, model_name, seed, device):
-    model = fresh_model(model_name, spec, seed=seed, device=device)
+    model = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
     history = fit(model, cross_entropy_step(model, train), len(train), dev_loss(model, dev), spec=spec, seed=seed,
                   device=device)
     return model, history, {"toy": settings["flavour"]}

@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from bgbias.methods import MethodInfo
-from bgbias.methods.stage import MethodData, dev_loss, fresh_model
+from bgbias.methods.stage import MethodData, dev_loss
 from bgbias.models import Classifier, to_unit
-from bgbias.training import TrainSpec, fit
+from bgbias.training import TrainSpec, fit, fresh_model
 
 INFO = MethodInfo(
     name="groupdro", description="online group DRO: exponentiated-gradient weights on the (digit, colour) groups' losses",
@@ -67,7 +67,7 @@ def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict
           device: torch.device) -> tuple[Classifier, pd.DataFrame, dict]:
     """A fresh model trained with the robust loss over the (digit, background colour) groups of the training split,
     early stopping on the biased dev split's mean cross-entropy; the metadata holds the final group weights."""
-    model = fresh_model(model_name, spec, seed=seed, device=device)
+    model = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
     groups = group_index(train.labels, train.colours)
     robust = GroupDRO(step_size=settings["step_size"])
 

@@ -18,9 +18,9 @@ import pandas as pd
 import torch
 
 from bgbias.methods import MethodInfo
-from bgbias.methods.stage import MethodData, cross_entropy_step, dev_loss, fresh_model, predictions
+from bgbias.methods.stage import MethodData, cross_entropy_step, dev_loss, predictions
 from bgbias.models import Classifier
-from bgbias.training import TrainSpec, fit
+from bgbias.training import TrainSpec, fit, fresh_model
 
 INFO = MethodInfo(
     name="jtt", description="ERM again, an ERM model's training errors after T epochs counted lambda_up times",
@@ -62,13 +62,13 @@ def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict
     stopping); its training errors are the error set. Stage 2: a fresh model on the training split with the error set
     counted `upweight` times, early stopping on the biased dev split's mean cross-entropy."""
     jtt = JTT(settings["identification_epochs"], settings["upweight"])
-    identification = fresh_model(model_name, spec, seed=seed, device=device)
+    identification = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
     first = replace(spec, epochs=jtt.identification_epochs, patience=None)
     fit(identification, cross_entropy_step(identification, train), len(train), dev_loss(identification, dev),
         spec=first, seed=seed, device=device)
     errors = error_set(predictions(identification, train), train.labels)
     rows = jtt.upsampled_indices(len(train), errors)
-    model = fresh_model(model_name, spec, seed=seed, device=device)
+    model = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
     history = fit(model, cross_entropy_step(model, train, rows), len(rows), dev_loss(model, dev), spec=spec, seed=seed,
                   device=device)
     return model, history, {"error_set": int(len(errors)), "upsampled": int(len(rows))}

@@ -26,9 +26,9 @@ from torch import nn
 
 from bgbias.methods import MethodInfo
 from bgbias.methods.bias_only import BiasOnlyCNN
-from bgbias.methods.stage import MethodData, cross_entropy_step, dev_loss, fresh_model
+from bgbias.methods.stage import MethodData, cross_entropy_step, dev_loss
 from bgbias.models import Classifier, to_unit
-from bgbias.training import TrainSpec, fit, seeded_torch
+from bgbias.training import TrainSpec, fit, fresh_model, seeded_torch
 
 INFO = MethodInfo(
     name="learned_mixin", description="CE of a gated product of experts with a fixed colour-only network, plus an entropy penalty",
@@ -66,7 +66,7 @@ def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict
     first = replace(spec, epochs=settings["bias_epochs"], patience=None)
     fit(bias, cross_entropy_step(bias, train), len(train), dev_loss(bias, dev), spec=first, seed=seed, device=device)
     bias.eval()
-    model = fresh_model(model_name, spec, seed=seed, device=device)
+    model = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
     loss = LearnedMixin(model.head.in_features, entropy_weight=settings["entropy_weight"]).to(device)
 
     def step(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 
 from bgbias.methods import MethodInfo
-from bgbias.methods.stage import MethodData, dev_loss, fresh_model
+from bgbias.methods.stage import MethodData, dev_loss
 from bgbias.models import Classifier, to_unit
-from bgbias.training import OPTIMIZERS, TrainSpec, fit
+from bgbias.training import OPTIMIZERS, TrainSpec, fit, fresh_model
 
 INFO = MethodInfo(
     name="lff", description="a GCE-trained biased model reweights the debiased model's CE towards the samples it fails on",
@@ -96,8 +96,8 @@ def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict
     """The debiased model, trained beside a biased model of the same architecture (its own optimiser, the same
     settings) on the same batches; early stopping on the debiased model's mean cross-entropy on the biased dev split.
     The checkpoint holds the debiased model."""
-    model = fresh_model(model_name, spec, seed=seed, device=device)
-    biased = fresh_model(model_name, spec, seed=seed + 1, device=device)
+    model = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
+    biased = fresh_model(model_name, spec, in_channels=3, seed=seed + 1, device=device)
     biased_optimiser = OPTIMIZERS[spec.optimizer](biased.parameters(), spec)
     objective = LfF(train.labels, q=settings["q"], alpha=settings["ema"])
 

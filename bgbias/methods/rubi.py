@@ -22,9 +22,9 @@ from torch import nn
 
 from bgbias.methods import MethodInfo
 from bgbias.methods.bias_only import BiasOnlyCNN
-from bgbias.methods.stage import MethodData, dev_loss, fresh_model
+from bgbias.methods.stage import MethodData, dev_loss
 from bgbias.models import Classifier, to_unit
-from bgbias.training import OPTIMIZERS, TrainSpec, fit, seeded_torch
+from bgbias.training import OPTIMIZERS, TrainSpec, fit, fresh_model, seeded_torch
 
 INFO = MethodInfo(
     name="rubi", description="CE of the logits masked by sigmoid of a colour-only network's logits, plus that network's CE",
@@ -52,7 +52,7 @@ def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict
     """The main model with the RUBi loss, beside the colour-only network trained on the same batches with its own
     cross-entropy and optimiser (the same settings); RUBi's head trains with the main model. Early stopping on the
     main model's plain cross-entropy on the biased dev split (its logits alone, as at test time)."""
-    model = fresh_model(model_name, spec, seed=seed, device=device)
+    model = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
     with seeded_torch(seed + 1, device):
         bias = BiasOnlyCNN(in_channels=3).to(device)
         loss = RUBi(question_loss_weight=settings["question_loss_weight"]).to(device)

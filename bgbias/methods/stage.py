@@ -20,17 +20,12 @@ import numpy as np
 import torch
 
 from bgbias.colour.datasets import ColorSpec
-from bgbias.models import EVAL_BATCH, Classifier, build_model, image_tensor, save_checkpoint, to_unit
+from bgbias.colour.evaluation import pool_index
+from bgbias.models import EVAL_BATCH, Classifier, image_tensor, save_checkpoint, to_unit
 from bgbias.storage import StoredSplit, read_attributes, read_split
-from bgbias.training import BatchStep, EpochResult, TrainSpec, evaluate_loss, resolve_device, seeded_torch, write_history
+from bgbias.training import BatchStep, EpochResult, TrainSpec, evaluate_loss, resolve_device, write_history
 
 log = logging.getLogger("bgbias")
-
-
-def pool_index(colors: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    """The index of each background colour (N, 3) in the colour pool (10, 3), -1 where it is not a pool colour."""
-    matches = (np.asarray(colors)[:, None, :] == np.asarray(pool, np.int16)[None]).all(-1)
-    return np.where(matches.any(1), matches.argmax(1), -1)
 
 
 @dataclass(frozen=True)
@@ -51,12 +46,6 @@ class MethodData:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def fresh_model(model_name: str, spec: TrainSpec, *, seed: int, device: torch.device) -> Classifier:
-    """A new model of `model_name` for colour images, initialised from `seed` as the base model is."""
-    with seeded_torch(seed, device):
-        return build_model(model_name, in_channels=3, dropout=spec.dropout).to(device)
 
 
 def cross_entropy_step(model: Classifier, data: MethodData, rows: torch.Tensor | None = None) -> BatchStep:
