@@ -4,7 +4,9 @@
 
 An arrow A -> B means module A imports module B (at module level or inside a function; the
 `lazy` count gives the latter). Cycles are the strongly connected components of more than one
-module. Also prints, per module, what it imports, with --edges.
+module. Folder-level cycles are those of the graph in which each sub-package (bgbias.colour,
+bgbias.adversarial, ...) is one node and each top-level module its own. Also prints, per module,
+what it imports, with --edges.
 """
 
 from __future__ import annotations
@@ -83,6 +85,25 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
     return components
 
 
+def folder_of(name: str, package: str) -> str:
+    """The node of module `name` in the folder-level graph: its first-level sub-package, or itself."""
+    parts = name.split(".")
+    return ".".join(parts[:2]) if len(parts) > 2 or name == package else name
+
+
+def folder_graph(graph: dict[str, set[str]], package: str) -> dict[str, set[str]]:
+    """`graph` with every sub-package collapsed into one node (arrows inside a node dropped)."""
+    folders: dict[str, set[str]] = {}
+    for name, targets in graph.items():
+        node = folder_of(name, package)
+        folders.setdefault(node, set()).update(folder_of(t, package) for t in targets)
+    for node, targets in folders.items():
+        targets.discard(node)
+        for target in targets:
+            folders.setdefault(target, set())
+    return folders
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--package", default="bgbias")
@@ -103,6 +124,10 @@ def main() -> None:
     print(f"modules {len(graph)}, arrows {arrows} ({lazy} lazy), cycles {len(cycles)}")
     for cycle in cycles:
         print("  cycle:", " <-> ".join(cycle))
+    folder_cycles = [c for c in strongly_connected(folder_graph(graph, args.package)) if len(c) > 1]
+    print(f"folder-level cycles {len(folder_cycles)}")
+    for cycle in folder_cycles:
+        print("  folder cycle:", " <-> ".join(cycle))
     if args.edges:
         for name in sorted(graph):
             print(f"{name} -> {', '.join(sorted(graph[name])) or '-'}")

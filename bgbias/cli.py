@@ -152,7 +152,7 @@ def run_train(args: argparse.Namespace) -> None:
 
 
 def run_attack(args: argparse.Namespace) -> None:
-    from bgbias.adversarial.attacks import Attack, attack_config_slice
+    from bgbias.attacks import Attack, attack_config_slice
     from bgbias.adversarial.sets import attack
     from bgbias.config import ConfigError, check_value
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from bgbias.adversarial.attacks import attack_names
+from bgbias.attacks import attack_names
 
 MNIST_RAW = "resources/mnist/MNIST/raw"
 RESULTS = "results"  # every output of every run lies under it

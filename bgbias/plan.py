@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
-from bgbias.adversarial.attacks import Attack
+from bgbias.attacks import Attack
 from bgbias.colour.backgrounds import ALIASES
 from bgbias.colour.datasets import biased_digits
 from bgbias.grid import Grid

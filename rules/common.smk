@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
-from bgbias.adversarial.attacks import attack_config_slice
+from bgbias.attacks import attack_config_slice
 from bgbias.code_inputs import import_closure
 from bgbias.colour.datasets import biased_digits
 from bgbias.config import ConfigError, dataset_slice, paired_train_slice, recorded, selection_slice, validate_config

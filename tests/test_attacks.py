@@ -12,9 +12,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bgbias.adversarial.attacks import Attack, attack_names
-from bgbias.adversarial.attacks.cw import CWSettings, cw_l2, cw_margin
-from bgbias.adversarial.attacks.fgsm import LOSSES, FGSMSettings, fgsm
+from bgbias.attacks import Attack, attack_names
+from bgbias.attacks.cw import CWSettings, cw_l2, cw_margin
+from bgbias.attacks.fgsm import LOSSES, FGSMSettings, fgsm
 from bgbias.adversarial.grey import make_grey_dataset, read_grey_split
 from bgbias.adversarial.sets import attack_images, attacked_subset, make_adversarial_set
 from bgbias.adversarial.tables import attack_summary

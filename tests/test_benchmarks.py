@@ -45,3 +45,22 @@ def test_grid_report_of_finished_run(finished_run: Path) -> None:
     assert chain[0] == "mnist" and len(chain) >= 4, chain  # every chain starts at the MNIST files
     assert len(longest) == 5 and longest == sorted(longest, reverse=True), report
     assert 0 < packing <= 1.0 and longest[0] / 60 - 0.05 <= critical <= wall + 0.1, report
+
+
+def test_import_graph_has_no_cycle() -> None:
+    """No module import cycle, and none between folders (a sub-package is one node): the attack registry is a leaf."""
+    report = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "import_graph.py")], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(r"cycles 0\n", report) and "folder-level cycles 0" in report, report
+
+
+def test_folder_graph_finds_a_loop() -> None:
+    """The folder-level graph collapses a sub-package, so a loop through it is found although no module loops."""
+    spec = importlib.util.spec_from_file_location("benchmark_import_graph", BENCHMARKS / "import_graph.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    graph = {"pkg.grid": {"pkg.sub.a"}, "pkg.sub.a": set(), "pkg.sub.b": {"pkg.grid"}}
+    assert [c for c in module.strongly_connected(graph) if len(c) > 1] == []
+    folders = module.folder_graph(graph, "pkg")
+    assert [c for c in module.strongly_connected(folders) if len(c) > 1] == [["pkg.grid", "pkg.sub"]]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bgbias.adversarial.attacks import ATTACKS
-from bgbias.adversarial.attacks.fgsm import LOSSES
+from bgbias.attacks import ATTACKS
+from bgbias.attacks.fgsm import LOSSES
 from bgbias.colour.backgrounds import ALIASES, MODES, NAMED_SOLIDS, NOT_MIXABLE
 from bgbias.colour.paired_training import DEV_LOSSES, DISTANCES, REDUCTIONS, TARGETS
 from bgbias.colour.selection import STRATEGIES

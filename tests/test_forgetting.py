@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from bgbias.adversarial.attacks import Attack
+from bgbias.attacks import Attack
 from bgbias.adversarial.forgetting import evaluate_on_sets, fine_tune_on_set
 from bgbias.adversarial.grey import make_grey_dataset, read_grey_split
 from bgbias.adversarial.plots import forgetting_figure

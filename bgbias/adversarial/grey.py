@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from bgbias.adversarial.attacks import Attack
+from bgbias.attacks import Attack
 from bgbias.mnist import MnistSpec, Split, split_files
 from bgbias.storage import (
     COMPRESSION,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bgbias.adversarial.attacks import ATTACKS
+from bgbias.attacks import ATTACKS
 from bgbias.figures import save_figure
 from bgbias.grid import CLEAN, GREY_MODEL
 from bgbias.storage import read_table

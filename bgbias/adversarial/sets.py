@@ -17,7 +17,7 @@ split of the grey dataset:
 - `clean_prediction`, `adversarial_prediction` (N,) int64: the attacked model's predictions.
 
 File attributes: the config slice, the seed, the bgbias version, `attack` (the attack kind of
-`bgbias.adversarial.attacks`, e.g. fgsm or cw) and `strength` (e.g. epsilon or c).
+`bgbias.attacks`, e.g. fgsm or cw) and `strength` (e.g. epsilon or c).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bgbias.adversarial.attacks import Attack
+from bgbias.attacks import Attack
 from bgbias.adversarial.grey import read_grey_split, write_group
 from bgbias.models import Classifier, image_tensor, load_checkpoint, to_unit
 from bgbias.seeding import rng_for

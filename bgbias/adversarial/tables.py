@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bgbias.adversarial.attacks import ATTACKS, Attack
+from bgbias.attacks import ATTACKS, Attack
 from bgbias.adversarial.grey import set_attack
 from bgbias.grid import CLEAN, GREY_MODEL
 from bgbias.stats import binomial_interval

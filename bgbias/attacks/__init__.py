@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bgbias.adversarial.attacks import fgsm  # noqa: F401  (registration order = the order of the tables)
-from bgbias.adversarial.attacks import cw  # noqa: F401
-from bgbias.adversarial.attacks.registry import ATTACKS, AttackKind
+from bgbias.attacks import fgsm  # noqa: F401  (registration order = the order of the tables)
+from bgbias.attacks import cw  # noqa: F401
+from bgbias.attacks.registry import ATTACKS, AttackKind
 
 
 @dataclass(frozen=True)

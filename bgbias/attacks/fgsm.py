@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from collections.abc import Callable
 
-from bgbias.adversarial.attacks.registry import AttackKind, register
+from bgbias.attacks.registry import AttackKind, register
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from bgbias.adversarial.attacks.registry import AttackKind, register
+from bgbias.attacks.registry import AttackKind, register
 
 log = logging.getLogger("bgbias")
 TANH_SHRINK = 1 - 1e-6
