@@ -4,9 +4,12 @@ An experiment file holds config keys (an overlay) and, optionally:
 
 - `description`: one line, shown above its tables;
 - `setups`: named overlays over the experiment's own, one run each (e.g. `initial` and `later`), each with an
-  optional `description` and `claims_column` of its own;
-- `claims_column`: the run (or, in a setup, that setup's run) is a column of the claims table of
-  docs/reproduction.md, under this title;
+  optional `description` and `claims` block of its own;
+- `claims`: what the experiment feeds into docs/reproduction.md (no experiment is named in the rules):
+  - `column: <title>` (in the experiment or a setup): the run is a column of the claims table under this title;
+  - `original_run: true` (likewise): the column stands beside the original code's single run (its later setup);
+  - `published: <table>` (in the experiment only): its runs' base models beside a published table
+    (`bgbias.studies.reproduction.PUBLISHED`, e.g. `rebias`);
 - `methods_table: true`: the experiment gets `tables/methods.*` and `figures/methods.png`, every method of every run
   side by side (`bgbias.methods.table`);
 - `ablation`: the experiment's setups are rows of an ablation table (`tables/ablation.*`): each `models` x
@@ -25,10 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bgbias.config import ConfigError, deep_merge, read_mapping, validate_config
-from bgbias.grid import Grid, fixed_folders, reserved_name, root_of
+from bgbias.grid import Grid, Table, fixed_folders, reserved_name, root_of, tables_of
+from bgbias.published import PUBLISHED_VANILLA
 
-EXPERIMENT_KEYS = ("description", "setups", "claims_column", "ablation", "methods_table")  # keys that are not config
-SETUP_KEYS = ("description", "claims_column")  # keys of a setup that are not config
+EXPERIMENT_KEYS = ("description", "setups", "claims", "ablation", "methods_table")  # keys that are not config
+RUN_CLAIM_KEYS = {"column": str, "original_run": bool}  # the claims keys of a run (experiment or setup)
+CLAIM_KEYS = {**RUN_CLAIM_KEYS, "published": str}  # and of an experiment
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 NAME_RULE = (
     f"lower-case letters, digits and _ . - ({NAME.pattern}), not a folder name of the layout "
@@ -52,6 +57,7 @@ class Run:
     config: dict  # validated
     description: str
     claims_column: str | None  # its column title in the claims table of docs/reproduction.md, if it is one
+    beside_original_run: bool  # its column stands beside the original code's single run
 
     @property
     def grid(self) -> Grid:
@@ -76,10 +82,22 @@ class Experiment:
     runs: dict[str, Run]  # by setup name (the experiment's name when it has one setup)
     ablation: Ablation | None
     methods_table: bool
+    published: str | None  # the published table its runs' base models stand beside in docs/reproduction.md
 
     @property
     def has_setups(self) -> bool:
         return any(run.setup is not None for run in self.runs.values())
+
+    @property
+    def claims_columns(self) -> list[str]:
+        """The claims columns its runs declare (its `claims` table, when it has setups)."""
+        return [run.claims_column for run in self.runs.values() if run.claims_column]
+
+    @property
+    def tables(self) -> list[Table]:
+        """Its own tables (`grid.TABLES` of part `experiment` whose condition it meets); only with setups, since a
+        one-setup experiment's folder is its run's."""
+        return [table for table in tables_of("experiment") if self.has_setups and getattr(self, table.when)]
 
 
 def load_experiment(path: Path, base: dict, overrides: dict) -> Experiment:
@@ -100,12 +118,18 @@ def load_experiment(path: Path, base: dict, overrides: dict) -> Experiment:
                 "reads the same MNIST files; allowed: set it in config.yaml, a --configfile or --config"
             )
     common = {key: value for key, value in overlay.items() if key not in EXPERIMENT_KEYS}
+    claims = claims_of(path, "claims", overlay.get("claims"), CLAIM_KEYS)
+    if claims.get("published", next(iter(PUBLISHED_VANILLA))) not in PUBLISHED_VANILLA:
+        raise ConfigError(f"experiment file {path}: claims.published {claims['published']!r} is not allowed; "
+                          f"allowed: {', '.join(PUBLISHED_VANILLA)}")
     runs = {}
     for setup, setup_overlay in (setups or {None: {}}).items():
         run_name = name if setup is None else f"{name}/{setup}"
         setup_overlay = dict(setup_overlay or {})
         description = str(setup_overlay.pop("description", overlay.get("description", "")))
-        claims_column = setup_overlay.pop("claims_column", overlay.get("claims_column"))
+        run_claims = {
+            key: value for key, value in claims.items() if key in RUN_CLAIM_KEYS
+        } | claims_of(path, f"setups.{setup}.claims", setup_overlay.pop("claims", None), RUN_CLAIM_KEYS)
         merged = deep_merge(deep_merge(deep_merge(base, common), setup_overlay), overrides)
         try:
             config = validate_config(merged)
@@ -113,15 +137,28 @@ def load_experiment(path: Path, base: dict, overrides: dict) -> Experiment:
             where = f"experiment {run_name} ({path})"
             raise ConfigError("\n".join(f"{where}: {line}" for line in str(error).splitlines())) from None
         runs[setup or name] = Run(
-            run_name, name, setup, config, " ".join(description.split()),
-            None if claims_column is None else str(claims_column),
+            run_name, name, setup, config, " ".join(description.split()), run_claims.get("column"),
+            run_claims.get("original_run", False),
         )
     methods_table = overlay.get("methods_table", False)
     if not isinstance(methods_table, bool):
         raise ConfigError(f"experiment file {path}: methods_table {methods_table!r} is not allowed; allowed: true or false")
     return Experiment(
-        name, str(overlay.get("description", "")), runs, ablation_of(path, overlay.get("ablation")), methods_table
+        name, str(overlay.get("description", "")), runs, ablation_of(path, overlay.get("ablation")), methods_table,
+        claims.get("published"),
     )
+
+
+def claims_of(path: Path, where: str, block, keys: dict[str, type]) -> dict:
+    """A `claims` block of an experiment file (empty when absent); ConfigError naming the file when it is not one."""
+    if block is None:
+        return {}
+    if not isinstance(block, dict) or not set(block) <= set(keys) or not all(
+        isinstance(value, keys[key]) for key, value in block.items()
+    ):
+        allowed = ", ".join(f"{key} ({'true or false' if kind is bool else 'a name'})" for key, kind in keys.items())
+        raise ConfigError(f"experiment file {path}: {where} {block!r} is not allowed; allowed: a mapping of {allowed}")
+    return block
 
 
 ABLATION_KEYS = {"baseline": str, "compare": list, "models": list, "test_set": str}

@@ -59,9 +59,50 @@ PATHS = {
     "manifest": "all",
     "rebuilt": "logs/rebuilt.txt",  # the outputs a manifest found missing and had rebuilt first (a checkpoint)
 }
-COLOUR_TABLES = ("accuracy", "per_colour", "fractions")  # each with a figure of the same name
-SUMMARY_TABLE = "summary"  # every model x test set x metric over the seeds: mean, std, n, 95 % interval
-ADVERSARIAL_TABLES = ("forgetting", "attacks")
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table: `tables/<name>.csv` and `.md`, with a figure `figures/<name>.png` when `figure`; in the HTML report
+    under `category`, captioned by `report/<name>.rst`. `part` says whose table it is: every run's (`colour`), a run
+    with attacks' (`adversarial`), or an experiment's (`experiment`, when its `Experiment.<when>` is true)."""
+
+    name: str
+    category: str
+    figure: bool
+    part: str
+    when: str = ""
+
+    @property
+    def caption(self) -> str:
+        """The caption file, relative to the rules' folder (as `report()` takes it)."""
+        return f"../report/{self.name}.rst"
+
+
+TABLES = {table.name: table for table in [
+    Table("accuracy", "Accuracy tables", figure=True, part="colour"),
+    Table("per_colour", "Per-colour tables", figure=True, part="colour"),
+    Table("fractions", "Augmentation fraction", figure=True, part="colour"),
+    Table("summary", "Accuracy tables", figure=False, part="colour"),  # every model x test set x metric over seeds
+    Table("forgetting", "Adversarial forgetting", figure=True, part="adversarial"),
+    Table("attacks", "Adversarial forgetting", figure=False, part="adversarial"),
+    Table("comparison", "Experiments side by side", figure=False, part="experiment", when="has_setups"),
+    Table("claims", "Claims", figure=False, part="experiment", when="claims_columns"),
+    Table("ablation", "Experiments side by side", figure=True, part="experiment", when="ablation"),
+    Table("methods", "Methods", figure=True, part="experiment", when="methods_table"),
+]}
+
+
+def tables_of(part: str) -> list[Table]:
+    return [table for table in TABLES.values() if table.part == part]
+
+
+def table_files(root: str, tables: list[Table]) -> list[str]:
+    """The CSV, Markdown and figure files of `tables` under `root` (a run's or an experiment's folder)."""
+    return [
+        *(fill(f"{root}/{PATHS[kind]}", {"table": table.name}) for table in tables for kind in ("table_csv", "table_md")),
+        *(fill(f"{root}/{PATHS['figure']}", {"figure": table.name}) for table in tables if table.figure),
+    ]
 
 
 def fixed_folders() -> list[str]:
@@ -247,23 +288,13 @@ class Grid:
         if not self.attacks:
             return []
         seeds = self.seeds
-        tables = [self.path(kind, table=t) for t in ADVERSARIAL_TABLES for kind in ("table_csv", "table_md")]
         return [
             *self.paths("grey", seed=seeds),
             *self.paths("grey_model", seed=seeds, model=self.adversarial_models),
             *self.paths("grey_history", seed=seeds, model=self.adversarial_models),
             *self.paths("adversarial_set", seed=seeds, attack=self.attacks),
             *self.paths("adversarial_metrics", seed=seeds, model=self.adversarial_models),
-            *tables,
-            self.path("figure", figure="forgetting"),
-        ]
-
-    def table_outputs(self) -> list[str]:
-        """The run's tables (CSV and Markdown) and their figures."""
-        return [
-            *(self.path(kind, table=table) for table in COLOUR_TABLES for kind in ("table_csv", "table_md")),
-            *(self.path("figure", figure=table) for table in COLOUR_TABLES),
-            *(self.path(kind, table=SUMMARY_TABLE) for kind in ("table_csv", "table_md")),
+            *table_files(self.root, tables_of("adversarial")),
         ]
 
     def outputs(self) -> list[str]:
@@ -281,6 +312,6 @@ class Grid:
             *self.paths("metrics", **per_test),
             *self.paths("confusion_png", **per_test),
             *self.paths("confusion_csv", **per_test),
-            *self.table_outputs(),
+            *table_files(self.root, tables_of("colour")),
             *self.adversarial_outputs(),
         ]

@@ -137,19 +137,13 @@ rule forgetting_table:
         evaluations=run_paths("adversarial_metrics", seed="seeds", model="adversarial_models"),
         code=code("forgetting_table"),
     output:
-        csv=report(
-            pattern("table_csv", table="forgetting"),
-            caption="../report/forgetting.rst",
-            category="Adversarial forgetting",
-            labels={"table": "forgetting", "kind": "table"},
-        ),
-        md=pattern("table_md", table="forgetting"),
+        **table_output("forgetting"),
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", table="forgetting"),
+        table_log("forgetting"),
     benchmark:
-        benchmark_pattern("table_csv", table="forgetting")
+        table_benchmark("forgetting")
     conda:
         "../environment.yml"
     script:
@@ -161,19 +155,13 @@ rule attack_table:
         sets=run_paths("adversarial_set", seed="seeds", attack="attacks"),
         code=code("attack_table"),
     output:
-        csv=report(
-            pattern("table_csv", table="attacks"),
-            caption="../report/attacks.rst",
-            category="Adversarial forgetting",
-            labels={"table": "attacks", "kind": "table"},
-        ),
-        md=pattern("table_md", table="attacks"),
+        **table_output("attacks"),
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", table="attacks"),
+        table_log("attacks"),
     benchmark:
-        benchmark_pattern("table_csv", table="attacks")
+        table_benchmark("attacks")
     conda:
         "../environment.yml"
     script:
@@ -185,18 +173,13 @@ rule forgetting_figure:
         table=pattern("table_csv", table="forgetting"),
         code=code("forgetting_figure"),
     output:
-        report(
-            pattern("figure", figure="forgetting"),
-            caption="../report/forgetting.rst",
-            category="Adversarial forgetting",
-            labels={"table": "forgetting", "kind": "figure"},
-        ),
+        figure_output("forgetting"),
     localrule: True
     priority: PRIORITY["figure"]
     log:
-        log_pattern("figure", figure="forgetting"),
+        figure_log("forgetting"),
     benchmark:
-        benchmark_pattern("figure", figure="forgetting")
+        figure_benchmark("forgetting")
     conda:
         "../environment.yml"
     script:

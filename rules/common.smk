@@ -12,8 +12,7 @@ from bgbias.config import ConfigError, dataset_slice, paired_train_slice, record
 from bgbias.experiments import all_runs, load_experiments
 from bgbias.grid import (
     BASE_MODEL, DEFAULT_RUN, EXPERIMENT_ROOT, GREY_MODEL, MNIST_RAW, PAIRED_PREFIX, RANDOM_SELECTION, RESULTS, SCOPE_ROOT,
-    SUMMARY_TABLE,
-    benchmark_pattern, log_pattern, pattern, root_of, workflow_benchmark, workflow_log,
+    RUN_ROOT, TABLES, benchmark_pattern, log_pattern, pattern, root_of, table_files, workflow_benchmark, workflow_log,
 )
 from bgbias.mnist import MNIST_MD5, size_problems
 
@@ -284,12 +283,58 @@ def setup_paths(kind, **fixed):
 
 
 def experiment_outputs(experiment):
-    """Every output of the runs of an experiment, its comparison tables and, for an ablation, its table and figure."""
-    extra = [name for name, listed in (("ablation", ABLATIONS), ("methods", METHOD_TABLES)) if experiment in listed]
-    root = root_of(experiment)
-    tables = [pattern(kind, root=root, table=name) for name in ["comparison", *extra] for kind in ("table_csv", "table_md")]
-    tables += [pattern("figure", root=root, figure=name) for name in extra]
-    return [path for run in EXPERIMENTS[experiment].runs.values() for path in run.grid.outputs()] + tables
+    """Every output of the runs of an experiment, and its own tables and figures (`Experiment.tables`)."""
+    runs = EXPERIMENTS[experiment].runs.values()
+    return [path for run in runs for path in run.grid.outputs()] + table_files(root_of(experiment), EXPERIMENTS[experiment].tables)
+
+
+def table_root(name):
+    """The folder pattern of table `name`: an experiment's or a run's."""
+    return EXPERIMENT_ROOT if TABLES[name].part == "experiment" else RUN_ROOT
+
+
+def table_labels(name, kind):
+    scope = {"experiment": "{experiment}"} if TABLES[name].part == "experiment" else {"run": "{run}"}
+    return {**scope, "table": name, "kind": kind}
+
+
+def table_output(name):
+    """The outputs of table `name` (`grid.TABLES`): its CSV, in the report under the table's category and caption,
+    and its Markdown (`output: **table_output(name)`)."""
+    table = TABLES[name]
+    return dict(
+        csv=report(pattern("table_csv", root=table_root(name), table=name), caption=table.caption,
+                   category=table.category, labels=table_labels(name, "table")),
+        md=pattern("table_md", root=table_root(name), table=name),
+    )
+
+
+def figure_output(name):
+    """The figure of table `name`, in the report beside it."""
+    table = TABLES[name]
+    return report(pattern("figure", root=table_root(name), figure=name), caption=table.caption,
+                  category=table.category, labels=table_labels(name, "figure"))
+
+
+def table_log(name):
+    return log_pattern("table_csv", root=table_root(name), table=name)
+
+
+def table_benchmark(name):
+    return benchmark_pattern("table_csv", root=table_root(name), table=name)
+
+
+def figure_log(name):
+    return log_pattern("figure", root=table_root(name), figure=name)
+
+
+def figure_benchmark(name):
+    return benchmark_pattern("figure", root=table_root(name), figure=name)
+
+
+def experiments_with(name):
+    """The experiments that have table `name` (a wildcard constraint for its rule)."""
+    return [experiment for experiment, spec in EXPERIMENTS.items() if TABLES[name] in spec.tables]
 
 
 def run_metrics(run, models=None, test_sets=None):
@@ -298,12 +343,13 @@ def run_metrics(run, models=None, test_sets=None):
     return grid.paths("metrics", seed=grid.seeds, model=models or grid.models, test_set=test_sets or list(grid.test_sets))
 
 
-def claim_columns():
-    """Claims column title -> the metrics JSONs on the pool and noise test sets of the run that experiments/*.yaml
-    mark with that `claims_column`."""
+def claim_columns(experiment=None):
+    """Claims column title -> the metrics JSONs on the pool and noise test sets of the run whose experiment file
+    declares it (`claims: {column: <title>}`); only `experiment`'s when given."""
+    runs = RUNS.values() if experiment is None else EXPERIMENTS[experiment].runs.values()
     return {
         run.claims_column: run_metrics(run, test_sets=[name for name in ("pool", "noise") if name in run.grid.test_sets])
-        for run in RUNS.values() if run.claims_column
+        for run in runs if run.claims_column
     }
 
 
@@ -321,10 +367,13 @@ def ablation_metrics(experiment, which):
 
 
 ABLATIONS = [name for name, experiment in EXPERIMENTS.items() if experiment.ablation]
-METHOD_TABLES = [name for name, experiment in EXPERIMENTS.items() if experiment.methods_table]
-REBIAS = "rebias"
+PUBLISHED_RUNS = {
+    name: [run for experiment in EXPERIMENTS.values() if experiment.published == name for run in experiment.runs.values()]
+    for name in dict.fromkeys(experiment.published for experiment in EXPERIMENTS.values() if experiment.published)
+}  # published table -> the runs whose base models stand beside it (`claims: {published: <table>}`)
 
 
-def rebias_metrics():
-    """Run name -> the base model's metrics JSONs on the pool test set, for each run of the rebias experiment."""
-    return {run.name: run_metrics(run, ["base"], ["pool"]) for run in EXPERIMENTS[REBIAS].runs.values()}
+def published_metrics():
+    """Published table -> run name -> the base model's metrics JSONs on the pool test set."""
+    return {name: {run.name: run_metrics(run, [BASE_MODEL], ["pool"]) for run in runs}
+            for name, runs in PUBLISHED_RUNS.items()}

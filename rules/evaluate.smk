@@ -37,27 +37,16 @@ rule accuracy_table:
         metrics=run_paths("metrics", seed="seeds", model="models", test_set="test_sets"),
         code=code("accuracy_table"),
     output:
-        csv=report(
-            pattern("table_csv", table="accuracy"),
-            caption="../report/accuracy.rst",
-            category="Accuracy tables",
-            labels={"table": "accuracy", "kind": "table"},
-        ),
-        md=pattern("table_md", table="accuracy"),
-        png=report(
-            pattern("figure", figure="accuracy"),
-            caption="../report/accuracy.rst",
-            category="Accuracy tables",
-            labels={"table": "accuracy", "kind": "heatmap"},
-        ),
+        **table_output("accuracy"),
+        png=figure_output("accuracy"),
     params:
         test_sets=lambda wildcards: list(run_grid(wildcards).test_sets),
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", table="accuracy"),
+        table_log("accuracy"),
     benchmark:
-        benchmark_pattern("table_csv", table="accuracy")
+        table_benchmark("accuracy")
     conda:
         "../environment.yml"
     script:
@@ -69,19 +58,8 @@ rule per_colour_table:
         metrics=run_paths("metrics", seed="seeds", model="models", test_set="per_colour_test_sets"),
         code=code("per_colour_table"),
     output:
-        csv=report(
-            pattern("table_csv", table="per_colour"),
-            caption="../report/per_colour.rst",
-            category="Per-colour tables",
-            labels={"table": "per_colour", "kind": "table"},
-        ),
-        md=pattern("table_md", table="per_colour"),
-        png=report(
-            pattern("figure", figure="per_colour"),
-            caption="../report/per_colour.rst",
-            category="Per-colour tables",
-            labels={"table": "per_colour", "kind": "heatmap"},
-        ),
+        **table_output("per_colour"),
+        png=figure_output("per_colour"),
     params:
         color_pool=run_config("color_pool"),
         pool_test_set=lambda wildcards: run_grid(wildcards).pool_test_set,
@@ -89,9 +67,9 @@ rule per_colour_table:
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", table="per_colour"),
+        table_log("per_colour"),
     benchmark:
-        benchmark_pattern("table_csv", table="per_colour")
+        table_benchmark("per_colour")
     conda:
         "../environment.yml"
     script:
@@ -103,27 +81,16 @@ rule fraction_table:
         metrics=run_paths("metrics", seed="seeds", model="models", test_set="test_sets"),
         code=code("fraction_table"),
     output:
-        csv=report(
-            pattern("table_csv", table="fractions"),
-            caption="../report/fractions.rst",
-            category="Augmentation fraction",
-            labels={"table": "fractions", "kind": "table"},
-        ),
-        md=pattern("table_md", table="fractions"),
-        png=report(
-            pattern("figure", figure="fractions"),
-            caption="../report/fractions.rst",
-            category="Augmentation fraction",
-            labels={"table": "fractions", "kind": "figure"},
-        ),
+        **table_output("fractions"),
+        png=figure_output("fractions"),
     params:
         test_sets=lambda wildcards: list(run_grid(wildcards).test_sets),
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", table="fractions"),
+        table_log("fractions"),
     benchmark:
-        benchmark_pattern("table_csv", table="fractions")
+        table_benchmark("fractions")
     conda:
         "../environment.yml"
     script:
@@ -135,21 +102,15 @@ rule summary_table:
         metrics=run_paths("metrics", seed="seeds", model="models", test_set="test_sets"),
         code=code("summary_table"),
     output:
-        csv=report(
-            pattern("table_csv", table=SUMMARY_TABLE),
-            caption="../report/summary.rst",
-            category="Accuracy tables",
-            labels={"table": "summary", "kind": "table"},
-        ),
-        md=pattern("table_md", table=SUMMARY_TABLE),
+        **table_output("summary"),
     params:
         title=lambda wildcards: f"{wildcards.run}: every metric over the seeds",
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", table=SUMMARY_TABLE),
+        table_log("summary"),
     benchmark:
-        benchmark_pattern("table_csv", table=SUMMARY_TABLE)
+        table_benchmark("summary")
     conda:
         "../environment.yml"
     script:

@@ -38,29 +38,48 @@ rule run_all:
 
 rule comparison_table:
     input:
-        summaries=setup_paths("table_csv", table=SUMMARY_TABLE),
+        summaries=setup_paths("table_csv", table="summary"),
         code=code("comparison_table"),
     output:
-        csv=report(
-            pattern("table_csv", root=EXPERIMENT_ROOT, table="comparison"),
-            caption="../report/comparison.rst",
-            category="Experiments side by side",
-            labels={"experiment": "{experiment}", "kind": "table"},
-        ),
-        md=pattern("table_md", root=EXPERIMENT_ROOT, table="comparison"),
+        **table_output("comparison"),
     params:
         setups=lambda wildcards: list(EXPERIMENTS[wildcards.experiment].runs),
         description=lambda wildcards: EXPERIMENTS[wildcards.experiment].description,
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", root=EXPERIMENT_ROOT, table="comparison"),
+        table_log("comparison"),
     benchmark:
-        benchmark_pattern("table_csv", root=EXPERIMENT_ROOT, table="comparison")
+        table_benchmark("comparison")
     conda:
         "../environment.yml"
     script:
         "../workflow_scripts/comparison_table.py"
+
+
+rule claims_table:
+    input:
+        columns=lambda wildcards: sum(claim_columns(wildcards.experiment).values(), []),
+        code=code("claims_table"),
+    output:
+        **table_output("claims"),
+    params:
+        columns=lambda wildcards: claim_columns(wildcards.experiment),
+        descriptions=lambda wildcards: {run.claims_column: run.description
+                                        for run in EXPERIMENTS[wildcards.experiment].runs.values()},
+        description=lambda wildcards: EXPERIMENTS[wildcards.experiment].description,
+    wildcard_constraints:
+        experiment=one_of(experiments_with("claims")),
+    localrule: True
+    priority: PRIORITY["table"]
+    log:
+        table_log("claims"),
+    benchmark:
+        table_benchmark("claims")
+    conda:
+        "../environment.yml"
+    script:
+        "../workflow_scripts/claims_table.py"
 
 
 rule experiment_all:
@@ -88,19 +107,8 @@ rule ablation_table:
         baseline=lambda wildcards: sum(ablation_metrics(wildcards.experiment, "baseline").values(), []),
         code=code("ablation_table"),
     output:
-        csv=report(
-            pattern("table_csv", root=EXPERIMENT_ROOT, table="ablation"),
-            caption="../report/ablation.rst",
-            category="Experiments side by side",
-            labels={"experiment": "{experiment}", "kind": "ablation table"},
-        ),
-        md=pattern("table_md", root=EXPERIMENT_ROOT, table="ablation"),
-        png=report(
-            pattern("figure", root=EXPERIMENT_ROOT, figure="ablation"),
-            caption="../report/ablation.rst",
-            category="Experiments side by side",
-            labels={"experiment": "{experiment}", "kind": "ablation figure"},
-        ),
+        **table_output("ablation"),
+        png=figure_output("ablation"),
     params:
         rows=lambda wildcards: ablation_metrics(wildcards.experiment, "rows"),
         baseline=lambda wildcards: ablation_metrics(wildcards.experiment, "baseline"),
@@ -113,13 +121,13 @@ rule ablation_table:
                 EXPERIMENTS[wildcards.experiment].ablation.baseline].description,
         },
     wildcard_constraints:
-        experiment=one_of(ABLATIONS),
+        experiment=one_of(experiments_with("ablation")),
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", root=EXPERIMENT_ROOT, table="ablation"),
+        table_log("ablation"),
     benchmark:
-        benchmark_pattern("table_csv", root=EXPERIMENT_ROOT, table="ablation")
+        table_benchmark("ablation")
     conda:
         "../environment.yml"
     script:
@@ -132,19 +140,8 @@ rule methods_table:
                                 for path in run_metrics(run, test_sets=["pool"])],
         code=code("methods_table"),
     output:
-        csv=report(
-            pattern("table_csv", root=EXPERIMENT_ROOT, table="methods"),
-            caption="../report/methods.rst",
-            category="Methods",
-            labels={"experiment": "{experiment}", "kind": "table"},
-        ),
-        md=pattern("table_md", root=EXPERIMENT_ROOT, table="methods"),
-        png=report(
-            pattern("figure", root=EXPERIMENT_ROOT, figure="methods"),
-            caption="../report/methods.rst",
-            category="Methods",
-            labels={"experiment": "{experiment}", "kind": "figure"},
-        ),
+        **table_output("methods"),
+        png=figure_output("methods"),
     params:
         runs=lambda wildcards: {run.name: run_metrics(run, test_sets=["pool"])
                                 for run in EXPERIMENTS[wildcards.experiment].runs.values()},
@@ -152,13 +149,13 @@ rule methods_table:
                                         for run in EXPERIMENTS[wildcards.experiment].runs.values()},
         description=lambda wildcards: EXPERIMENTS[wildcards.experiment].description,
     wildcard_constraints:
-        experiment=one_of(METHOD_TABLES),
+        experiment=one_of(experiments_with("methods")),
     localrule: True
     priority: PRIORITY["table"]
     log:
-        log_pattern("table_csv", root=EXPERIMENT_ROOT, table="methods"),
+        table_log("methods"),
     benchmark:
-        benchmark_pattern("table_csv", root=EXPERIMENT_ROOT, table="methods")
+        table_benchmark("methods")
     conda:
         "../environment.yml"
     script:
@@ -169,17 +166,19 @@ rule reproduction:
     input:
         columns=lambda wildcards: sum(claim_columns().values(), []),
         ablations=[pattern("table_md", root=root_of(name), table="ablation") for name in ABLATIONS],
-        rebias=lambda wildcards: sum(rebias_metrics().values(), []),
+        published=lambda wildcards: [path for runs in published_metrics().values() for paths in runs.values()
+                                     for path in paths],
         code=code("reproduction"),
     output:
         "docs/reproduction.md",
     params:
         columns=lambda wildcards: claim_columns(),
         descriptions=lambda wildcards: {run.claims_column: run.description for run in RUNS.values() if run.claims_column},
+        beside_original_run=[run.claims_column for run in RUNS.values() if run.claims_column and run.beside_original_run],
         ablations={name: pattern("table_md", root=root_of(name), table="ablation") for name in ABLATIONS},
-        rebias=lambda wildcards: rebias_metrics(),
-        correlations=lambda wildcards: {run.name: run.config["bias"]["correlation"] for run in EXPERIMENTS[REBIAS].runs.values()},
-        recipes=lambda wildcards: {run.name: run.config["model"] for run in EXPERIMENTS[REBIAS].runs.values()},
+        published=lambda wildcards: published_metrics(),
+        correlations={run.name: run.config["bias"]["correlation"] for runs in PUBLISHED_RUNS.values() for run in runs},
+        recipes={run.name: run.config["model"] for runs in PUBLISHED_RUNS.values() for run in runs},
     localrule: True
     log:
         workflow_log("reproduction"),

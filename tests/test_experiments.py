@@ -12,6 +12,7 @@ import pytest
 from conftest import AS_COPIED, clone_run, file_digests, run_snakemake
 from bgbias.config import ConfigError
 from bgbias.experiments import load_experiments
+from bgbias.grid import TABLES
 from bgbias.storage import read_attributes
 
 UNTRACKED = ("results", "resources", ".snakemake", "__pycache__")  # .gitignore's run folders
@@ -80,3 +81,33 @@ def test_an_alias_bomb_is_refused_within_seconds(tmp_path: Path) -> None:
     (tmp_path / "bomb.yaml").write_text("a: &a [*a]\n")
     with pytest.raises(ConfigError, match=r"an alias refers to a node that contains it"):
         load_experiments(tmp_path, {}, {})
+
+
+def test_claims_are_declared_in_the_experiment_files(tmp_path: Path) -> None:
+    """A setup's claims block overrides the experiment's column; published names a table of the registry."""
+    (tmp_path / "mine.yaml").write_text(
+        "claims: {column: whole, published: rebias}\n"
+        "setups:\n  a: {claims: {column: first, original_run: true}}\n  b: {}\n"
+    )
+    experiment = load_experiments(tmp_path, {}, {})["mine"]
+    assert experiment.published == "rebias"
+    assert [(run.claims_column, run.beside_original_run) for run in experiment.runs.values()] == [
+        ("first", True), ("whole", False)]
+    (tmp_path / "mine.yaml").write_text("claims: {published: lff}\n")
+    with pytest.raises(ConfigError, match=r"claims.published 'lff' is not allowed; allowed: rebias"):
+        load_experiments(tmp_path, {}, {})
+    (tmp_path / "mine.yaml").write_text("setups:\n  a: {claims: {published: rebias}}\n")
+    with pytest.raises(ConfigError, match=r"setups.a.claims \{'published': 'rebias'\} is not allowed; allowed: a "
+                                          r"mapping of column \(a name\), original_run \(true or false\)$"):
+        load_experiments(tmp_path, {}, {})
+
+
+def test_no_experiment_is_named_in_the_rules() -> None:
+    """What feeds docs/reproduction.md comes from the experiment files: no experiment's name is a literal in a rule
+    (a table of the same name, e.g. `methods`, is the registry's)."""
+    root = Path(__file__).resolve().parents[1]
+    names = [path.stem for path in (root / "experiments").glob("*.yaml") if path.stem not in TABLES]
+    assert "study" in names and "rebias" in names
+    for source in [root / "Snakefile", *(root / "rules").glob("*.smk")]:
+        text = source.read_text()
+        assert not [name for name in names if f'"{name}"' in text or f"'{name}'" in text], source

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bgbias.colour.reproduction import ablation_table, claims_table, original_run_table
+from bgbias.studies.reproduction import ablation_table, claims_table, original_run_table
 
 SEEDS = (0, 1, 2)
 
@@ -53,7 +53,7 @@ def test_claims_are_judged_per_column_with_three_verdicts() -> None:
 
 
 def test_the_original_single_run_sits_beside_the_later_columns() -> None:
-    table = original_run_table({"initial": NOTES, "later": NOTES, "later-code": CODE}).set_index(
+    table = original_run_table({"initial": NOTES, "later": NOTES, "later-code": CODE}, ["later", "later-code"]).set_index(
         "model (pool test set accuracy)")
     assert list(table.columns) == ["original code, one run", "later", "later-code"]
     assert table.loc["base", "original code, one run"] == "0.487"

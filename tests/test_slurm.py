@@ -41,7 +41,7 @@ GPU_RULES = {"train_base", "paired_train", "rank_images", "train_grey", "attack"
 LOCAL_RULES = {
     "mnist", "accuracy_table", "per_colour_table", "fraction_table", "summary_table", "forgetting_table",
     "attack_table", "comparison_table", "forgetting_figure", "training_curves", "sample_grids", "ranking_figure", "all",
-    "run_all", "experiment_all", "reproduction", "ablation_table", "rebuild_missing", "methods_table",
+    "run_all", "experiment_all", "reproduction", "ablation_table", "rebuild_missing", "methods_table", "claims_table",
 }
 GROUPS = {
     "biased_dataset": "datasets", "test_dataset": "datasets", "grey_dataset": "datasets",

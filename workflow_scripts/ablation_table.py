@@ -1,6 +1,6 @@
 """An ablation experiment's table and figure: each setup's per-seed difference to the baseline run."""
 
-from bgbias.colour.reproduction import write_ablation
+from bgbias.studies.reproduction import write_ablation
 from bgbias.logs import log_to
 
 with log_to(snakemake.log[0]):

@@ -1,6 +1,6 @@
 """An experiment's setups side by side: every metric over the seeds, one column per setup."""
 
-from bgbias.colour.studies import comparison_tables
+from bgbias.studies.comparison import comparison_tables
 from bgbias.logs import log_to
 
 with log_to(snakemake.log[0]):

@@ -1,6 +1,6 @@
 """docs/reproduction.md: the original notes' claims in every claims column, the ablations, and ReBias's protocol."""
 
-from bgbias.colour.reproduction import write_reproduction
+from bgbias.studies.reproduction import write_reproduction
 from bgbias.logs import log_to
 
 with log_to(snakemake.log[0]):
@@ -9,8 +9,9 @@ with log_to(snakemake.log[0]):
         snakemake.output[0],
         columns=params.columns,
         descriptions=params.descriptions,
+        beside_original_run=params.beside_original_run,
         ablations=params.ablations,
-        rebias=params.rebias,
+        published=params.published,
         correlations=params.correlations,
         recipes=params.recipes,
     )

@@ -14,6 +14,7 @@ import pandas as pd
 from bgbias.figures import save_figure
 from bgbias.grid import BASE_MODEL, ERM, PAIRED, PAIRED_PREFIX
 from bgbias.methods import METHODS
+from bgbias.published import REBIAS_TABLE1
 from bgbias.stats import summarize
 from bgbias.storage import read_json, write_csv_markdown
 
@@ -21,13 +22,6 @@ import matplotlib.pyplot as plt  # after bgbias.figures chose the Agg backend
 
 log = logging.getLogger("bgbias")
 METRICS = ("unbiased_accuracy", "bias_conflicting_accuracy", "worst_cell_accuracy")
-# ReBias (Bahng et al., ICML 2020), Table 1: unbiased accuracy (%) on Biased-MNIST, mean of 3 runs, by rho
-PUBLISHED = {
-    "Vanilla": {0.999: 10.4, 0.997: 33.4, 0.995: 72.1, 0.990: 89.1},
-    "LearnedMixin": {0.999: 12.1, 0.997: 50.2, 0.995: 78.2, 0.990: 88.3},
-    "RUBi": {0.999: 13.7, 0.997: 43.0, 0.995: 90.4, 0.990: 93.6},
-    "ReBias": {0.999: 22.7, 0.997: 64.2, 0.995: 76.0, 0.990: 88.1},
-}
 
 
 def method_of(model: str, pairing: dict | None) -> str:
@@ -86,7 +80,7 @@ def methods_markdown(table: pd.DataFrame, *, title: str, description: str) -> st
             **{name.replace("_accuracy", ""): [cell(row, name) for _, row in rows.iterrows()] for name in METRICS},
         })
         parts += [f"## {run} (rho {rows['rho'].iloc[0]:g})\n", shown.to_markdown(index=False) + "\n"]
-    published = pd.DataFrame({method: values for method, values in PUBLISHED.items()}).sort_index(ascending=False)
+    published = pd.DataFrame({method: values for method, values in REBIAS_TABLE1.items()}).sort_index(ascending=False)
     parts += ["## ReBias's published results (Table 1; unbiased accuracy, %, mean of 3 runs; its own CNN recipe)\n",
               published.rename_axis("rho").to_markdown() + "\n"]
     return "\n".join(parts)
@@ -100,7 +94,7 @@ def methods_figure(table: pd.DataFrame, title: str) -> plt.Figure:
     for method, rows in protocol.sort_values("rho").groupby("method", sort=False):
         axes.plot(rows["rho"], rows["unbiased_accuracy"], marker="o", label=method)
         axes.fill_between(rows["rho"], rows["unbiased_accuracy_low"], rows["unbiased_accuracy_high"], alpha=0.15)
-    vanilla = sorted(PUBLISHED["Vanilla"].items())
+    vanilla = sorted(REBIAS_TABLE1["Vanilla"].items())
     axes.plot([rho for rho, _ in vanilla], [value / 100 for _, value in vanilla], "k--", label="ReBias vanilla (published)")
     axes.set(xlabel="rho (share of images on their digit's colour in training)", ylabel="unbiased accuracy (pool test)",
              ylim=(0, 1.02), title=title)

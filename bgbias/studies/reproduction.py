@@ -1,7 +1,7 @@
 """docs/reproduction.md: each claim of the original notes measured in every claims column (the notes' procedure and the
 original code's, in the initial and the later setup) over seeds, with a three-way verdict; the original code's single
 runs beside ours; the ablation that names the cause of a gap; ReBias's published vanilla results beside ours.
-Stages: `write_reproduction`, `write_ablation`.
+Stages: `write_reproduction`, `write_claims_table`, `write_ablation`.
 
 Verdicts are decided on the 95 % interval of the mean over seeds against the band a claim allows (`bgbias.stats.Band`):
 inside the band, entirely outside it, or undecided, with the number of seeds that would decide it at the observed
@@ -24,19 +24,14 @@ import pandas as pd  # noqa: E402
 
 from bgbias import __version__  # noqa: E402
 from bgbias.figures import save_figure  # noqa: E402
+from bgbias.published import ORIGINAL_CODE_RUN, PUBLISHED_VANILLA  # noqa: E402
 from bgbias.stats import Band, Summary, about, summarize  # noqa: E402
 from bgbias.storage import atomic_path, read_json, write_csv_markdown  # noqa: E402
 
 TOLERANCE = 0.02  # "about v": v +- this
 ACCURATE, MISCLASSIFIED = 0.90, 0.80
 SAME = 0.01  # "stays at its best": the per-seed difference within +- this
-REBIAS_POINTS = 5.0
-# ReBias (Bahng et al., ICML 2020), Table 1, vanilla model, unbiased accuracy (%) on Biased-MNIST, mean of 3 runs
-REBIAS_VANILLA = {0.999: 10.4, 0.997: 33.4, 0.995: 72.1, 0.990: 89.1}
-# The original code's single run of its later setup on this kind of machine (shared/DESIGN.md): accuracy on a pool
-# test set, by role, beside the `later-code` column (the same setup and procedure)
-ORIGINAL_CODE_RUN = {"base": 0.487, "pool-paired": 0.985, "noise-paired": 0.957}
-ORIGINAL_CODE_COLUMN = "later-code"
+PUBLISHED_POINTS = 5.0  # a published vanilla result is met within +- this (percentage points)
 UNBIASED, BIASED = (0, 1, 2, 3, 4), (5, 6, 7, 8, 9)
 # the models a claim names, by role: the first of a role's names that a column has (the code's strips: strips_black)
 ROLES = {
@@ -49,6 +44,15 @@ POSITIVE = Band(0.0, math.inf, inside="holds", outside="reversed")  # a per-seed
 SEEDS_RULE = (
     "*Undecided* cells give the seeds that would decide them if the mean and standard deviation s stayed as observed: "
     "the smallest n with t(0.975, n − 1) · s / √n below the distance from the mean to the nearest edge of the band."
+)
+
+
+VERDICT_RULE = (
+    "Each cell: mean [95 % Student-t CI] over the seeds (n 3 unless marked) and the verdict. A claim is *reproduced* "
+    "when the whole interval lies inside the band it allows (about v: v ± 0.02; accurate: above 0.90; misclassified: "
+    "below 0.80; stays at its best: a per-seed difference within ± 0.01), *not reproduced* when the interval lies "
+    "entirely outside, and *undecided* otherwise. A comparison (A beats B) *holds* when the interval of the per-seed "
+    "difference lies above 0 and is *reversed* below 0. " + SEEDS_RULE
 )
 
 
@@ -153,31 +157,32 @@ def claims_table(columns: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def original_run_table(columns: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The original code's single-run accuracies (later setup) beside ours in the later columns, each judged against
-    the single run ± TOLERANCE."""
+def original_run_table(columns: dict[str, pd.DataFrame], beside: list[str]) -> pd.DataFrame:
+    """The original code's single-run accuracies (later setup) beside ours in the columns `beside`, each judged
+    against the single run ± TOLERANCE."""
     rows = []
     for role, value in ORIGINAL_CODE_RUN.items():
         row = {"model (pool test set accuracy)": role, "original code, one run": f"{value:.3f}"}
-        for column in (name for name in columns if name.startswith("later")):
+        for column in beside:
             row[column] = verdict_cell(summarize(accuracy_of(role)(columns[column])), about(value, TOLERANCE))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def rebias_table(runs: dict[str, pd.DataFrame], correlations: dict[str, float], recipes: dict[str, str]) -> pd.DataFrame:
-    """Per correlation: ReBias's published vanilla unbiased accuracy and each recipe's (ours) on the pool test set,
+def published_table(runs: dict[str, pd.DataFrame], *, published: str, correlations: dict[str, float],
+                    recipes: dict[str, str]) -> pd.DataFrame:
+    """Per correlation: the `published` vanilla unbiased accuracy and each recipe's (ours) on the pool test set,
     judged against the published value ± 5 points; `not run` where a recipe has no run at that correlation."""
     rows = []
-    for rho, published in sorted(REBIAS_VANILLA.items(), reverse=True):
-        row = {"rho": rho, "ReBias vanilla (published, %)": published}
+    for rho, value in sorted(PUBLISHED_VANILLA[published].accuracy.items(), reverse=True):
+        row = {"rho": rho, f"{published} vanilla (published, %)": value}
         for recipe in dict.fromkeys(recipes.values()):
             row[f"{recipe} (%)"] = "not run"
         for run, metrics in runs.items():
             if correlations[run] != rho:
                 continue
             summary = summarize(per_seed(metrics, "base", "pool", lambda row: 100 * row["unbiased_accuracy"]))
-            band = Band(published - REBIAS_POINTS, published + REBIAS_POINTS, "within 5 points", "not within 5 points")
+            band = Band(value - PUBLISHED_POINTS, value + PUBLISHED_POINTS, "within 5 points", "not within 5 points")
             row[f"{recipes[run]} (%)"] = verdict_cell(summary, band, digits=1)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -234,6 +239,20 @@ def ablation_figure(table: pd.DataFrame, title: str) -> plt.Figure:
     return figure
 
 
+def write_claims_table(
+    *, columns: dict[str, list[str]], descriptions: dict[str, str], title: str, description: str, csv: Path, md: Path,
+) -> None:
+    """Stage: an experiment's claims table, each claim of the notes in each of its claims columns (title -> metrics
+    JSONs)."""
+    table = claims_table({column: load_run_metrics(paths) for column, paths in columns.items()})
+    markdown = "\n".join([
+        f"# {title}\n", f"{description}\n", *(f"- **{column}**: {descriptions.get(column, '')}" for column in columns),
+        "", VERDICT_RULE + "\n", table.to_markdown(index=False) + "\n",
+    ])
+    inputs = [Path(path) for paths in columns.values() for path in paths]
+    write_csv_markdown(table, markdown, csv=Path(csv), md=Path(md), inputs=inputs)
+
+
 def write_ablation(
     *, rows: dict[str, list[str]], baseline: dict[str, list[str]], models: list[str], test_set: str, title: str,
     description: str, descriptions: dict[str, str], csv: Path, md: Path, png: Path,
@@ -256,50 +275,53 @@ def write_reproduction(
     *,
     columns: dict[str, list[str]],
     descriptions: dict[str, str],
+    beside_original_run: list[str],
     ablations: dict[str, str],
-    rebias: dict[str, list[str]],
+    published: dict[str, dict[str, list[str]]],
     correlations: dict[str, float],
     recipes: dict[str, str],
 ) -> None:
     """Stage: the claims table of the claims columns (title -> metrics JSONs, `descriptions` by title), the original
-    code's single runs, the ablation tables (`ablations`: title -> its Markdown file) and the ReBias table of the
-    `rebias` runs (run -> metrics JSONs; `correlations` and `recipes` name each run's rho and recipe)."""
+    code's single run beside the columns `beside_original_run`, the ablation tables (`ablations`: title -> its
+    Markdown file) and, per published table (`bgbias.published.PUBLISHED_VANILLA`), the base models of the runs that
+    stand beside it (run -> metrics JSONs; `correlations` and `recipes` name each run's rho and recipe)."""
     frames = {title: load_run_metrics(paths) for title, paths in columns.items()}
     seeds = sorted({int(s) for metrics in frames.values() for s in metrics["seed"]})
-    rebias_runs = {run: load_run_metrics(paths) for run, paths in rebias.items()}
     parts = [
         "# Reproduction of the original notes' claims\n",
-        f"Generated by `snakemake --cores all docs/reproduction.md` (bgbias {__version__}) from the runs that "
-        f"experiments/*.yaml mark with `claims_column` (seeds {seeds}), the ablation experiments and the `rebias` "
-        "experiment. Every number comes from the results under `results/`; rerun the target and `git diff` this file "
-        "to compare.\n",
+        f"Generated by `snakemake --cores all docs/reproduction.md` (bgbias {__version__}) from what experiments/*.yaml "
+        f"declare in their `claims` and `ablation` blocks (seeds {seeds}). Every number comes from the results under "
+        "`results/`; rerun the target and `git diff` this file to compare.\n",
         "## Columns: two setups, two procedures\n",
         "The notes describe one paired procedure, the original code (PaulCCCCCCH/MNIST-synthetic-experiments) runs "
         "another; the `-code` columns run the code's (see the README's *Two procedures*).\n",
         *(f"- **{title}**: {descriptions.get(title, '')}" for title in columns),
         "",
         "## Claims\n",
-        "Each cell: mean [95 % Student-t CI] over the seeds (n 3 unless marked) and the verdict. A claim is "
-        "*reproduced* when the whole interval lies inside the band it allows (about v: v ± 0.02; accurate: above "
-        "0.90; misclassified: below 0.80; stays at its best: a per-seed difference within ± 0.01), *not reproduced* "
-        "when the interval lies entirely outside, and *undecided* otherwise. A comparison (A beats B) *holds* when "
-        "the interval of the per-seed difference lies above 0 and is *reversed* below 0. " + SEEDS_RULE + "\n",
+        VERDICT_RULE + "\n",
         claims_table(frames).to_markdown(index=False) + "\n",
-        "## The original code's single run beside ours\n",
-        "The original code, run once in its later setup on this kind of machine, gave these accuracies on a pool test "
-        f"set; each of our later columns is judged against that number ± {TOLERANCE}.\n",
-        original_run_table(frames).to_markdown(index=False) + "\n",
     ]
+    if beside_original_run:
+        parts += [
+            "## The original code's single run beside ours\n",
+            "The original code, run once in its later setup on this kind of machine, gave these accuracies on a pool "
+            f"test set; each of our later columns is judged against that number ± {TOLERANCE}.\n",
+            original_run_table(frames, beside_original_run).to_markdown(index=False) + "\n",
+        ]
     for title, path in ablations.items():
         text = Path(path).read_text()
         parts += [f"## Ablation: {title}\n", text.split("\n", 1)[1].strip() + "\n"]
-    parts += [
-        "## ReBias's Biased-MNIST protocol, vanilla models\n",
-        "Unbiased accuracy (%, the mean over the digit x colour cells of the unbiased pool test set) of the base "
-        "model trained at each correlation rho, beside ReBias's published vanilla model (Table 1; mean of 3 runs), "
-        "judged against the published value ± 5 points.\n",
-        rebias_table(rebias_runs, correlations, recipes).to_markdown(index=False) + "\n",
-    ]
-    inputs = [path for paths in [*columns.values(), *rebias.values()] for path in paths] + list(ablations.values())
+    for name, runs in published.items():
+        table = published_table({run: load_run_metrics(paths) for run, paths in runs.items()}, published=name,
+                                correlations=correlations, recipes=recipes)
+        parts += [
+            f"## {PUBLISHED_VANILLA[name].title}\n",
+            "Unbiased accuracy (%, the mean over the digit x colour cells of the unbiased pool test set) of the base "
+            f"model trained at each correlation rho, beside {PUBLISHED_VANILLA[name].source}, judged against the "
+            "published value ± 5 points.\n",
+            table.to_markdown(index=False) + "\n",
+        ]
+    inputs = [path for paths in columns.values() for path in paths] + list(ablations.values())
+    inputs += [path for runs in published.values() for paths in runs.values() for path in paths]
     with atomic_path(Path(output), inputs) as partial:
         partial.write_text("\n".join(parts))

@@ -1,0 +1,1 @@
+"""Work across experiments: the comparison of an experiment's setups, the claims document and its ablations."""
