@@ -144,7 +144,8 @@ def load_experiment(path: Path, base: dict, overrides: dict) -> Experiment:
     if not isinstance(methods_table, bool):
         raise ConfigError(f"experiment file {path}: methods_table {methods_table!r} is not allowed; allowed: true or false")
     return Experiment(
-        name, str(overlay.get("description", "")), runs, ablation_of(path, overlay.get("ablation")), methods_table,
+        name, " ".join(str(overlay.get("description", "")).split()), runs, ablation_of(path, overlay.get("ablation")),
+        methods_table,
         claims.get("published"),
     )
 
