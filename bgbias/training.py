@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from bgbias.config import filled
 from bgbias.errors import UserError
-from bgbias.models import EVAL_BATCH, Classifier, build_model, image_tensor, save_checkpoint, to_unit
+from bgbias.models import EVAL_BATCH, Classifier, build_model, image_tensor, load_checkpoint, save_checkpoint, to_unit
 from bgbias.storage import StoredSplit, atomic_path, read_attributes
 
 log = logging.getLogger("bgbias")
@@ -79,6 +79,19 @@ def gpu_problem() -> str | None:
 
 # the GPUs granted to a SLURM job (batch script: SLURM_JOB_GPUS, job step: SLURM_STEP_GPUS) or set by the user
 GRANT_VARIABLES = ("SLURM_JOB_GPUS", "SLURM_STEP_GPUS", "CUDA_VISIBLE_DEVICES")
+
+
+def open_stage(*, threads: int, device: str) -> torch.device:
+    """The prologue of a torch stage: its torch CPU threads, and the device it runs on (`resolve_device`)."""
+    torch.set_num_threads(threads)
+    return resolve_device(device)
+
+
+def open_model_stage(checkpoint: Path, *, threads: int, device: str, in_channels: int) -> tuple[torch.device, Classifier, dict]:
+    """`open_stage` for a stage that starts from a checkpoint: the device, the model (on the CPU) and its metadata."""
+    where = open_stage(threads=threads, device=device)
+    net, meta = load_checkpoint(Path(checkpoint), in_channels=in_channels)
+    return where, net, meta
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -316,9 +329,8 @@ def train_and_save(
     """Train a fresh `model_name` on the splits `read_split` gets from `dataset`; write the history and the
     checkpoint with its metadata (train config, the dataset's config, seed, device, and with `keep_trajectory`
     the weight snapshots of its training, see `Trajectory`)."""
-    torch.set_num_threads(threads)
+    where = open_stage(threads=threads, device=device)
     train_split, dev_split = read_split(dataset, "train"), read_split(dataset, "dev")
-    where = resolve_device(device)
     log.info("training a %s on %d images (%d dev) on %s", model_name, len(train_split), len(dev_split), where)
     trajectory = Trajectory() if keep_trajectory else None
     net, epochs = train_classifier(

@@ -15,9 +15,9 @@ import torch
 from bgbias import __version__
 from bgbias.adversarial.grey import read_grey_split, set_attack
 from bgbias.grid import CLEAN
-from bgbias.models import Classifier, load_checkpoint, predict, save_checkpoint
+from bgbias.models import Classifier, predict, save_checkpoint
 from bgbias.storage import StoredSplit, write_json
-from bgbias.training import TrainSpec, fine_tune, resolve_device, train_and_save, write_history
+from bgbias.training import TrainSpec, fine_tune, open_model_stage, train_and_save, write_history
 
 log = logging.getLogger("bgbias")
 
@@ -63,9 +63,7 @@ def fine_tune_adversarial(
     threads: int = 1,
 ) -> None:
     """Stage: fine-tune the grey model `base` on the training split of an adversarial set."""
-    torch.set_num_threads(threads)
-    net, _ = load_checkpoint(Path(base), in_channels=1)
-    where = resolve_device(device)
+    where, net, _ = open_model_stage(base, threads=threads, device=device, in_channels=1)
     log.info("fine-tuning %s on %s on %s", base, adversarial_set, where)
     epochs = fine_tune_on_set(net, Path(adversarial_set), spec=TrainSpec.of(fine_tune_config), seed=seed, device=where)
     write_history(Path(history), epochs, [base, adversarial_set])
@@ -80,11 +78,8 @@ def evaluate_adversarial(
     model: Path, clean: Path, sets: list[Path], *, output: Path, name: str, device: str, seed: int, threads: int = 1
 ) -> None:
     """Stage: accuracy of a grey model on the clean test split and on every adversarial test set, as JSON."""
-    torch.set_num_threads(threads)
-    net, _ = load_checkpoint(Path(model), in_channels=1)
-    accuracy_by_set = evaluate_on_sets(
-        net, Path(clean), {set_attack(path).name: Path(path) for path in sets}, resolve_device(device)
-    )
+    where, net, _ = open_model_stage(model, threads=threads, device=device, in_channels=1)
+    accuracy_by_set = evaluate_on_sets(net, Path(clean), {set_attack(path).name: Path(path) for path in sets}, where)
     log.info("%s: %s", name, ", ".join(f"{k} {v:.4f}" for k, v in accuracy_by_set.items()))
     write_json(
         Path(output), {"model": name, "seed": seed, "accuracy": accuracy_by_set, "bgbias_version": __version__},

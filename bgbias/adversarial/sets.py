@@ -30,10 +30,10 @@ import torch
 
 from bgbias.attacks import Attack
 from bgbias.adversarial.grey import read_grey_split, write_group
-from bgbias.models import Classifier, image_tensor, load_checkpoint, to_unit
+from bgbias.models import Classifier, image_tensor, to_unit
 from bgbias.seeding import rng_for
 from bgbias.storage import MODE_DTYPE, SPLITS, atomic_path, create_file, write_attributes
-from bgbias.training import resolve_device
+from bgbias.training import open_model_stage
 
 log = logging.getLogger("bgbias")
 
@@ -135,10 +135,8 @@ def attack(
 
     `attack_config` holds the attacked subset sizes, the batch size and the settings of the attack's kind.
     """
-    torch.set_num_threads(threads)
-    net, _ = load_checkpoint(Path(model), in_channels=1)
+    where, net, _ = open_model_stage(model, threads=threads, device=device, in_channels=1)
     chosen = Attack.parse(name)
-    where = resolve_device(device)
     sizes = {split: attack_config[f"{split}_size"] for split in SPLITS}
     log.info("attack %s on %s, attacked images per split %s, on %s", name, grey_dataset, sizes, where)
     make_adversarial_set(

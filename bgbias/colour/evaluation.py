@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from bgbias import __version__
-from bgbias.models import Classifier, load_checkpoint, predict
+from bgbias.models import Classifier, predict
 from bgbias.storage import StoredSplit, read_attributes, read_split, write_json
-from bgbias.training import resolve_device
+from bgbias.training import open_model_stage
 
 log = logging.getLogger("bgbias")
 DIGITS = 10
@@ -98,9 +98,7 @@ def evaluate(
     """Stage: all metrics of a model on the test split of each of `test_sets`, as one JSON each (`outputs[i]` for
     `test_sets[i]`); the model is loaded once. `biased_digits`: those of the model's training setup, for the
     bias-aligned and bias-conflicting accuracy."""
-    torch.set_num_threads(threads)
-    net, meta = load_checkpoint(Path(model), in_channels=3)
-    where = resolve_device(device)
+    where, net, meta = open_model_stage(model, threads=threads, device=device, in_channels=3)
     for test_set, output in zip(test_sets, outputs, strict=True):
         split = read_split(test_set, "test")
         result = evaluate_model(net, split, pool=np.asarray(color_pool), biased_digits=tuple(biased_digits), device=where)

@@ -14,10 +14,10 @@ import torch.nn.functional as F
 
 from bgbias.colour.pairs import PairedSplit, marked_images, read_paired_split
 from bgbias.config import filled
-from bgbias.models import EVAL_BATCH, Classifier, load_checkpoint, save_checkpoint, to_unit
+from bgbias.models import EVAL_BATCH, Classifier, save_checkpoint, to_unit
 from bgbias.seeding import rng_for
 from bgbias.storage import read_attributes
-from bgbias.training import EpochResult, TrainSpec, fit, resolve_device, write_history
+from bgbias.training import EpochResult, TrainSpec, fit, open_model_stage, write_history
 
 log = logging.getLogger("bgbias")
 
@@ -222,11 +222,9 @@ def paired_train(
     threads: int = 1,
 ) -> None:
     """Stage: fine-tune the base model on the (x, x') pairs of a paired dataset."""
-    torch.set_num_threads(threads)
+    where, net, meta = open_model_stage(base, threads=threads, device=device, in_channels=3)
     spec = PairedSpec.of(paired_config)
-    net, meta = load_checkpoint(Path(base), in_channels=3)
     train_split, dev_split = read_paired_split(paired_dataset, "train"), read_paired_split(paired_dataset, "dev")
-    where = resolve_device(device)
     recorded_config = read_attributes(paired_dataset)["config"]
     marked = marked_images(train_split, recorded_config["bias"])
     log.info(

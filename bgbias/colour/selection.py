@@ -42,10 +42,10 @@ import torch
 from bgbias.colour.datasets import ColorSpec, background_mask, biased_digits
 from bgbias.colour.pairs import RANKING_COLUMNS
 from bgbias.mnist import MnistSpec, split_files
-from bgbias.models import EVAL_BATCH, Classifier, image_tensor, load_checkpoint, to_unit
+from bgbias.models import EVAL_BATCH, Classifier, image_tensor, to_unit
 from bgbias.seeding import rng_for
 from bgbias.storage import StoredSplit, atomic_path, read_attributes, read_split
-from bgbias.training import resolve_device
+from bgbias.training import open_model_stage
 
 log = logging.getLogger("bgbias")
 RANKED_SPLITS = ("train", "dev")
@@ -179,10 +179,8 @@ def rank_images(
 ) -> None:
     """Stage: rank the biased images of each split of the biased dataset by `strategy` with the base model; write
     the ranking CSV. `selection_config` holds `influence_heldout`."""
-    torch.set_num_threads(threads)
-    model, meta = load_checkpoint(Path(base), in_channels=3)
+    where, model, meta = open_model_stage(base, threads=threads, device=device, in_channels=3)
     final = {key: value.clone() for key, value in model.state_dict().items()}
-    where = resolve_device(device)
     recorded = read_attributes(biased)["config"]
     pool = ColorSpec.of(recorded).pool
     digits = biased_digits(recorded["bias"]["mode"], recorded["bias"]["biased_digits"])

@@ -23,7 +23,7 @@ from bgbias.colour.datasets import ColorSpec
 from bgbias.colour.evaluation import pool_index
 from bgbias.models import EVAL_BATCH, Classifier, image_tensor, save_checkpoint, to_unit
 from bgbias.storage import StoredSplit, read_attributes, read_split
-from bgbias.training import BatchStep, EpochResult, TrainSpec, evaluate_loss, resolve_device, write_history
+from bgbias.training import BatchStep, EpochResult, TrainSpec, evaluate_loss, open_stage, write_history
 
 log = logging.getLogger("bgbias")
 
@@ -90,8 +90,7 @@ def train_method(
     """Stage: train a fresh `model_name` with `method` (its module's `train`, its `settings` block and the recipe's
     `train_config`) on the biased dataset `dataset`; write the history and the checkpoint (metadata: the method, its
     settings, the train config, the dataset's config, seed, device)."""
-    torch.set_num_threads(threads)
-    where = resolve_device(device)
+    where = open_stage(threads=threads, device=device)
     recorded = read_attributes(dataset)["config"]
     pool = ColorSpec.of(recorded).pool
     train, dev = (MethodData.of(read_split(dataset, name), pool, where) for name in ("train", "dev"))
