@@ -186,16 +186,15 @@ def run_paired_train(args: argparse.Namespace) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
-    from bgbias.colour.datasets import biased_digits
+    from bgbias.colour.datasets import BiasSpec
     from bgbias.colour.evaluation import evaluate
 
     config = config_from(args)
     expect(args.model, ("checkpoint",), CHECKPOINT)
     expect(args.data, ("test",), "a test set (bgbias generate test)")
-    bias = config["bias"]
     evaluate(
         args.model, [args.data], outputs=[args.out], color_pool=config["color_pool"],
-        biased_digits=list(biased_digits(bias["mode"], bias["biased_digits"])), device=config["device"],
+        biased_digits=list(BiasSpec.of(config["bias"]).digits()), device=config["device"],
         threads=args.threads,
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -235,13 +235,18 @@ def machine_memory_gb() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
 
 
+def biased_digits(bias_mode: str, listed: Iterable[int]) -> tuple[int, ...]:
+    """The digits that carry their pool colour under `bias_mode` (none, partial: `listed`, all)."""
+    return {"none": (), "partial": tuple(listed), "all": tuple(range(10))}[bias_mode]
+
+
 def paired_training_gb(config: dict, copies: int) -> float:
     """The images paired training holds in memory (GB): every image of the official training split, plus `copies`
     versions of the images of the biased digits (their share of the split taken as len(digits) / 10), and of the
     others too unless they pair with themselves (`paired.unbiased_pairs`)."""
     mnist, bias = config["mnist"], config["bias"]
     images = mnist["train_size"] or OFFICIAL_IMAGES["train"]
-    digits = {"none": 0, "partial": len(bias["biased_digits"]), "all": 10}[bias["mode"]]
+    digits = len(biased_digits(bias["mode"], bias["biased_digits"]))
     with_versions = 10 if config["paired"]["unbiased_pairs"] != "self" else digits
     return images * IMAGE_BYTES * (1 + copies * with_versions / 10) / 1e9
 

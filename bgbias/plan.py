@@ -31,7 +31,7 @@ from tabulate import tabulate
 
 from bgbias.attacks import Attack
 from bgbias.colour.backgrounds import ALIASES
-from bgbias.colour.datasets import biased_digits
+from bgbias.colour.datasets import BiasSpec
 from bgbias.grid import Grid
 
 MNIST_TRAIN, MNIST_TEST = 60000, 10000
@@ -85,7 +85,7 @@ def lenet_bytes(in_channels: int) -> int:
 
 def biased_share(bias: dict) -> float:
     """Share of training images whose digit is biased."""
-    return sum(DIGIT_SHARE[d] for d in biased_digits(bias["mode"], bias["biased_digits"]))
+    return sum(DIGIT_SHARE[d] for d in BiasSpec.of(bias).digits())
 
 
 def split_sizes(config: dict) -> tuple[int, int, int]:

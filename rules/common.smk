@@ -7,7 +7,7 @@ sys.path.insert(0, workflow.basedir)
 
 from bgbias.attacks import attack_config_slice
 from bgbias.code_inputs import import_closure
-from bgbias.colour.datasets import biased_digits
+from bgbias.colour.datasets import BiasSpec
 from bgbias.config import ConfigError, dataset_slice, paired_train_slice, recorded, selection_slice, validate_config
 from bgbias.experiments import all_runs, load_experiments
 from bgbias.grid import (
@@ -76,8 +76,7 @@ def rule_name(kind, run):
 
 def run_biased_digits(run):
     """The digits that carry their colour in the run's training data."""
-    bias = run.config["bias"]
-    return list(biased_digits(bias["mode"], bias["biased_digits"]))
+    return list(BiasSpec.of(run.config["bias"]).digits())
 
 
 def figure_titles(template, names):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from bgbias.colour.backgrounds import ModeContext, canonical_mode, fill_colors, generate, set_pixels
+from bgbias.config import biased_digits
 from bgbias.mnist import MnistSpec, Split, split_files
 from bgbias.seeding import rng_for
 from bgbias.storage import MODE_DTYPE, StoredSplit, atomic_path, create_file, write_attributes, write_split
@@ -20,11 +21,6 @@ from bgbias.storage import MODE_DTYPE, StoredSplit, atomic_path, create_file, wr
 log = logging.getLogger("bgbias")
 BIASED_MODE = "biased"
 CHUNK = 4096  # images coloured at a time
-
-
-def biased_digits(bias_mode: str, listed: Iterable[int]) -> tuple[int, ...]:
-    """The digits that carry their pool colour under `bias_mode` (none, partial: `listed`, all)."""
-    return {"none": (), "partial": tuple(listed), "all": tuple(range(10))}[bias_mode]
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ import numpy as np
 
 from bgbias.colour.backgrounds import Donors, canonical_mode, generate
 from bgbias.config import recorded
-from bgbias.colour.datasets import ColorSpec, background_mask, biased_digits
+from bgbias.colour.datasets import BiasSpec, ColorSpec, background_mask
 from bgbias.mnist import MnistSpec, Split, split_files
 from bgbias.seeding import rng_for
 from bgbias.storage import (
@@ -101,7 +101,7 @@ class PairedSplit:
 
 def marked_images(split: PairedSplit, bias: dict) -> int:
     """The biased images of `split` that have versions (augmented), under the `bias` config the file records."""
-    digits = biased_digits(bias["mode"], bias["biased_digits"])
+    digits = BiasSpec.of(bias).digits()
     return int(((split.alt_index >= 0) & np.isin(split.base.labels, digits)).sum())
 
 
@@ -315,7 +315,7 @@ def make_paired_dataset(
         if "bias" not in source_config:
             raise DatasetFileError(f"{biased} records no `bias` config: it is not a biased dataset file")
         bias = source_config["bias"]
-        digits = biased_digits(bias["mode"], bias["biased_digits"])
+        digits = BiasSpec.of(bias).digits()
         paired = recorded({
             "augment_mode": spec.augment_mode, "augment_fraction": spec.augment_fraction, "copies": spec.copies,
             "selection": spec.selection, "unbiased_pairs": spec.unbiased_pairs,

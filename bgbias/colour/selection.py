@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bgbias.colour.datasets import ColorSpec, background_mask, biased_digits
+from bgbias.colour.datasets import BiasSpec, ColorSpec, background_mask
 from bgbias.colour.pairs import RANKING_COLUMNS
 from bgbias.mnist import MnistSpec, split_files
 from bgbias.models import EVAL_BATCH, Classifier, image_tensor, to_unit
@@ -183,7 +183,7 @@ def rank_images(
     final = {key: value.clone() for key, value in model.state_dict().items()}
     recorded = read_attributes(biased)["config"]
     pool = ColorSpec.of(recorded).pool
-    digits = biased_digits(recorded["bias"]["mode"], recorded["bias"]["biased_digits"])
+    digits = BiasSpec.of(recorded["bias"]).digits()
     mnist_train = MnistSpec.of(Path(raw_dir), recorded["mnist"]).load("train")
     splits = {name: read_split(biased, name) for name in RANKED_SPLITS}
     masks = {name: background_mask(mnist_train.images[split.source_index]) for name, split in splits.items()}
