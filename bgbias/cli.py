@@ -92,8 +92,15 @@ def run_fetch(args: argparse.Namespace) -> None:
     fetch(args.raw, args.mirror or config["mnist"]["mirror"], config["mnist"]["md5"])
 
 
+def run_stage(name: str, config: dict, args: argparse.Namespace, *files, choices: dict | None = None, **named) -> None:
+    """Run stage `name` of the stage table (as its workflow rule does) with the config's settings and seed."""
+    from bgbias.stages import STAGES
+
+    STAGES[name].call(config, *files, seed=config["seed"], threads=getattr(args, "threads", 1), choices=choices, **named)
+
+
 def run_generate(args: argparse.Namespace) -> None:
-    from bgbias.config import ConfigError, check_value, dataset_slice
+    from bgbias.config import ConfigError, check_value
 
     config = config_from(args)
     if args.kind in ("test", "paired"):
@@ -104,33 +111,12 @@ def run_generate(args: argparse.Namespace) -> None:
         check_value("paired.selections[]", args.selection, given_as="--selection")
         if (args.selection == "random") != (args.ranking is None):
             raise ConfigError("--ranking is needed with a --selection other than random, and only then")
-    dataset_config, seed = dataset_slice(config), config["seed"]
-    if args.kind == "biased":
-        from bgbias.colour.datasets import build_biased
-
-        build_biased(
-            args.out, raw_dir=args.raw, dataset_config=dataset_config, bias_config=config["bias"], seed=seed,
-            threads=args.threads,
-        )
-    elif args.kind == "grey":
-        from bgbias.adversarial.grey import build_grey
-
-        build_grey(args.out, raw_dir=args.raw, dataset_config=dataset_config, seed=seed)
-    elif args.kind == "test":
-        from bgbias.colour.datasets import build_test
-
-        build_test(
-            args.out, raw_dir=args.raw, dataset_config=dataset_config, mode=args.mode, seed=seed, threads=args.threads
-        )
-    else:
-        from bgbias.colour.pairs import build_paired
-
-        build_paired(
-            args.out, biased=args.biased, raw_dir=args.raw, dataset_config=dataset_config, mode=args.mode,
-            fraction=args.fraction, copies=config["paired"]["copies"], selection=args.selection,
-            unbiased_pairs=config["paired"]["unbiased_pairs"],
-            ranking=args.ranking, seed=seed, threads=args.threads,
-        )
+    choice = {
+        "test": dict(mode=args.mode),
+        "paired": dict(biased=args.biased, mode=args.mode, fraction=args.fraction, selection=args.selection,
+                       ranking=args.ranking),
+    }.get(args.kind, {})
+    run_stage(f"{args.kind}_dataset", config, args, args.out, raw_dir=args.raw, **choice)
 
 
 def run_train(args: argparse.Namespace) -> None:
@@ -140,20 +126,11 @@ def run_train(args: argparse.Namespace) -> None:
     else:
         expect(args.data, ("biased",), "a biased dataset with train and dev splits (bgbias generate biased)")
     history = args.history or Path(args.out).with_suffix(".csv")
-    common = dict(model=args.out, history=history, device=config["device"], seed=config["seed"], threads=args.threads)
-    if args.grey:
-        from bgbias.adversarial.forgetting import train_grey
-
-        train_grey(args.data, train_config=config["adversarial"]["train"], **common)
-    else:
-        from bgbias.colour.base_model import train_base
-
-        train_base(args.data, model_name=config["model"], train_config=config["train"], **common)
+    run_stage("train_grey" if args.grey else "train_base", config, args, args.data, model=args.out, history=history)
 
 
 def run_attack(args: argparse.Namespace) -> None:
-    from bgbias.attacks import Attack, attack_config_slice
-    from bgbias.adversarial.sets import attack
+    from bgbias.attacks import Attack
     from bgbias.config import ConfigError, check_value
 
     config = config_from(args)
@@ -164,39 +141,22 @@ def run_attack(args: argparse.Namespace) -> None:
     except ValueError as error:
         raise ConfigError(f"--attack {error}") from None
     check_value(f"adversarial.{kind.strengths_key}[]", Attack.parse(args.attack).strength, given_as=f"--attack {args.attack}")
-    attack(
-        args.model, args.grey, output=args.out, name=args.attack,
-        attack_config=attack_config_slice(config["adversarial"], args.attack), device=config["device"],
-        seed=config["seed"], threads=args.threads,
-    )
+    run_stage("attack", config, args, args.model, args.grey, output=args.out, choices={"attack": args.attack})
 
 
 def run_paired_train(args: argparse.Namespace) -> None:
-    from bgbias.colour.paired_training import paired_train
-    from bgbias.config import paired_train_slice
-
     config = config_from(args)
     expect(args.base, ("checkpoint",), CHECKPOINT)
     expect(args.data, ("paired",), "a paired dataset (bgbias generate paired)")
     history = args.history or Path(args.out).with_suffix(".csv")
-    paired_train(
-        args.base, args.data, model=args.out, history=history, paired_config=paired_train_slice(config),
-        device=config["device"], seed=config["seed"], threads=args.threads,
-    )
+    run_stage("paired_train", config, args, args.base, args.data, model=args.out, history=history)
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
-    from bgbias.colour.datasets import BiasSpec
-    from bgbias.colour.evaluation import evaluate
-
     config = config_from(args)
     expect(args.model, ("checkpoint",), CHECKPOINT)
     expect(args.data, ("test",), "a test set (bgbias generate test)")
-    evaluate(
-        args.model, [args.data], outputs=[args.out], color_pool=config["color_pool"],
-        biased_digits=list(BiasSpec.of(config["bias"]).digits()), device=config["device"],
-        threads=args.threads,
-    )
+    run_stage("evaluate", config, args, args.model, [args.data], outputs=[args.out])
 
 
 def run_verify(args: argparse.Namespace) -> None:

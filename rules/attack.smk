@@ -5,7 +5,7 @@ rule grey_dataset:
     output:
         pattern("grey"),
     params:
-        data=grey_params,
+        settings=stage_settings("grey_dataset"),
     resources:
         **cpu_job(),
         mem_mb=1000,
@@ -30,8 +30,7 @@ rule train_grey:
         model=pattern("grey_model", model=GREY_MODEL),
         history=pattern("grey_history", model=GREY_MODEL),
     params:
-        train=run_config("adversarial", "train"),
-        device=run_config("device"),
+        settings=stage_settings("train_grey"),
     threads: config["threads"]
     resources:
         **gpu_job(),
@@ -56,8 +55,7 @@ rule attack:
     output:
         pattern("adversarial_set"),
     params:
-        adversarial=attack_params,
-        device=run_config("device"),
+        settings=stage_settings("attack", attack="attack"),
     threads: config["threads"]
     resources:
         **gpu_job(),
@@ -85,8 +83,7 @@ rule adversarial_finetune:
         model=pattern("grey_model", model="{attack}"),
         history=pattern("grey_history", model="{attack}"),
     params:
-        fine_tune=run_config("adversarial", "fine_tune"),
-        device=run_config("device"),
+        settings=stage_settings("adversarial_finetune"),
     threads: config["threads"]
     resources:
         **gpu_job(),
@@ -114,7 +111,7 @@ rule evaluate_adversarial:
     output:
         pattern("adversarial_metrics", model="{grey_model}"),
     params:
-        device=run_config("device"),
+        settings=stage_settings("evaluate_adversarial", model="grey_model"),
     threads: config["threads"]
     resources:
         **cpu_job(),

@@ -5,16 +5,15 @@ from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
-from bgbias.attacks import attack_config_slice
 from bgbias.code_inputs import import_closure
-from bgbias.colour.datasets import BiasSpec
-from bgbias.config import ConfigError, dataset_slice, paired_train_slice, recorded, selection_slice, validate_config
+from bgbias.config import ConfigError, validate_config
 from bgbias.experiments import all_runs, load_experiments
 from bgbias.grid import (
     BASE_MODEL, DEFAULT_RUN, EXPERIMENT_ROOT, GREY_MODEL, MNIST_RAW, PAIRED_PREFIX, RANDOM_SELECTION, RESULTS, SCOPE_ROOT,
     RUN_ROOT, TABLES, benchmark_pattern, log_pattern, pattern, root_of, table_files, workflow_benchmark, workflow_log,
 )
 from bgbias.mnist import MNIST_MD5, size_problems
+from bgbias.stages import STAGES
 
 try:
     config.update(validate_config(config))
@@ -74,11 +73,6 @@ def rule_name(kind, run):
     return f"{kind}_{re.sub(r'[^0-9a-zA-Z]+', '_', run.name)}"
 
 
-def run_biased_digits(run):
-    """The digits that carry their colour in the run's training data."""
-    return list(BiasSpec.of(run.config["bias"]).digits())
-
-
 def figure_titles(template, names):
     """A function of the wildcards: `template` filled with each of `names` and the job's wildcards."""
     return lambda wildcards: [template.format(name=name, **dict(wildcards.items())) for name in names]
@@ -108,10 +102,15 @@ wildcard_constraints:
 
 
 def code(script):
-    """The bgbias modules the adapter `workflow_scripts/<script>.py` imports, directly or not, as inputs (paths
-    relative to the working directory): editing one reruns exactly the jobs that run it."""
+    """The bgbias modules the adapter `workflow_scripts/<script>.py` imports, directly or not, and for a stage of
+    `bgbias.stages.STAGES` its function's module and what that imports, as inputs (paths relative to the working
+    directory): editing one reruns exactly the jobs that run it."""
     root = Path(workflow.basedir)
-    return [os.path.relpath(root / path) for path in import_closure(f"workflow_scripts/{script}.py", root)]
+    paths = list(import_closure(f"workflow_scripts/{script}.py", root))
+    if script in STAGES:  # the stage's function is imported by name when it runs: its module and what that imports
+        source = STAGES[script].source
+        paths += [Path(source), *import_closure(source, root)]
+    return [os.path.relpath(root / path) for path in dict.fromkeys(paths)]
 
 
 def method_code(wildcards):
@@ -121,19 +120,6 @@ def method_code(wildcards):
     source = f"bgbias/methods/{wildcards.method}.py"
     modules = [root / source, *(root / path for path in import_closure(source, root))]
     return sorted(set(code("train_method")) | {os.path.relpath(path) for path in modules})
-
-
-def run_config(*keys):
-    """A function of the wildcards giving the setting `keys` of the job's run (for `params:`); a block as slices
-    record it (`bgbias.config.recorded`)."""
-
-    def lookup(wildcards):
-        value = RUNS[wildcards.run].config
-        for key in keys:
-            value = value[key]
-        return recorded(value, ".".join(keys)) if isinstance(value, dict) else value
-
-    return lookup
 
 
 def run_grid(wildcards):
@@ -155,6 +141,17 @@ def run_paths(kind, **lists):
     return paths
 
 
+def stage_settings(stage, **choices):
+    """A `params:` function: the settings stage `stage` takes from the job's run config (`bgbias.stages.STAGES`);
+    `choices` names the wildcard that gives each of its choices (e.g. attack="attack")."""
+
+    def settings(wildcards):
+        picked = {name: getattr(wildcards, wildcard) for name, wildcard in choices.items()}
+        return STAGES[stage].settings(RUNS[wildcards.run].config, picked)
+
+    return settings
+
+
 def test_mode(wildcards):
     return run_grid(wildcards).test_sets[wildcards.test_set]
 
@@ -169,26 +166,6 @@ def ranking_of(wildcards):
     if cell.selection == RANDOM_SELECTION:
         return []
     return pattern("ranking", run=wildcards.run, seed=wildcards.seed, strategy=cell.selection)
-
-
-def dataset_params(wildcards):
-    """The config slice every coloured dataset of the run depends on."""
-    return dataset_slice(RUNS[wildcards.run].config)
-
-
-def grey_params(wildcards):
-    """The config slice the grey MNIST dataset depends on."""
-    return {"mnist": dataset_slice(RUNS[wildcards.run].config)["mnist"]}
-
-
-def paired_train_params(wildcards):
-    """The paired config slice that paired training depends on (not the grid lists or K)."""
-    return paired_train_slice(RUNS[wildcards.run].config)
-
-
-def attack_params(wildcards):
-    """The config slice an adversarial set depends on: the attacked subset sizes, and its kind's settings."""
-    return attack_config_slice(RUNS[wildcards.run].config["adversarial"], wildcards.attack)
 
 
 def generation_mem_mb(split):

@@ -24,8 +24,7 @@ rule biased_dataset:
     output:
         pattern("biased"),
     params:
-        data=dataset_params,
-        bias=run_config("bias"),
+        settings=stage_settings("biased_dataset"),
     threads: 1
     resources:
         **cpu_job(),
@@ -50,7 +49,7 @@ rule test_dataset:
     output:
         pattern("test_set"),
     params:
-        data=dataset_params,
+        settings=stage_settings("test_dataset"),
         mode=test_mode,
     threads: 1
     resources:
@@ -78,12 +77,10 @@ rule paired_dataset:
     output:
         pattern("paired_set"),
     params:
-        data=dataset_params,
+        settings=stage_settings("paired_dataset"),
         mode=lambda wildcards: paired_cell(wildcards).augment_mode,
         fraction=lambda wildcards: paired_cell(wildcards).fraction,
-        copies=run_config("paired", "copies"),
         selection=lambda wildcards: paired_cell(wildcards).selection,
-        unbiased_pairs=run_config("paired", "unbiased_pairs"),
     threads: 1
     resources:
         **cpu_job(),

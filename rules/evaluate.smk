@@ -12,9 +12,7 @@ for run in RUNS.values():
         output:
             expand(pattern("metrics", run=run.name, seed="{{seed}}", model="{{model}}"), test_set=run.grid.test_sets),
         params:
-            color_pool=run.config["color_pool"],
-            biased_digits=run_biased_digits(run),
-            device=run.config["device"],
+            settings=STAGES["evaluate"].settings(run.config, {}),
         threads: config["threads"]
         resources:
             **cpu_job(),
@@ -61,7 +59,7 @@ rule per_colour_table:
         **table_output("per_colour"),
         png=figure_output("per_colour"),
     params:
-        color_pool=run_config("color_pool"),
+        color_pool=lambda wildcards: RUNS[wildcards.run].config["color_pool"],
         pool_test_set=lambda wildcards: run_grid(wildcards).pool_test_set,
         colour_tests=lambda wildcards: run_grid(wildcards).colour_tests,
     localrule: True

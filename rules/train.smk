@@ -6,9 +6,7 @@ rule train_base:
         model=pattern("model", model=BASE_MODEL),
         history=pattern("history", model=BASE_MODEL),
     params:
-        model=run_config("model"),
-        train=run_config("train"),
-        device=run_config("device"),
+        settings=stage_settings("train_base"),
     threads: config["threads"]
     resources:
         **gpu_job(),
@@ -33,10 +31,7 @@ rule train_method:
         model=pattern("model", model="{method}"),
         history=pattern("history", model="{method}"),
     params:
-        model=run_config("model"),
-        settings=lambda wildcards: recorded(RUNS[wildcards.run].config[wildcards.method], wildcards.method),
-        train=run_config("train"),
-        device=run_config("device"),
+        settings=stage_settings("train_method", method="method"),
     wildcard_constraints:
         method=one_of(union("trained_methods")),
     threads: config["threads"]
@@ -64,8 +59,7 @@ rule paired_train:
         model=pattern("model", model=PAIRED_MODEL),
         history=pattern("history", model=PAIRED_MODEL),
     params:
-        paired=paired_train_params,
-        device=run_config("device"),
+        settings=stage_settings("paired_train"),
     threads: config["threads"]
     resources:
         **gpu_job(),
@@ -91,8 +85,7 @@ rule rank_images:
     output:
         pattern("ranking"),
     params:
-        selection=lambda wildcards: selection_slice(RUNS[wildcards.run].config),
-        device=run_config("device"),
+        settings=stage_settings("rank_images"),
     threads: config["threads"]
     resources:
         **gpu_job(),

@@ -15,6 +15,7 @@ from PIL import Image
 
 from conftest import run_snakemake
 from bgbias.models import load_checkpoint
+from bgbias.stages import STAGES
 
 pytestmark = pytest.mark.workflow
 
@@ -193,7 +194,7 @@ def test_each_rule_lists_exactly_the_modules_its_adapter_imports(workflow_dir: P
     targets = (  # every rule (a comparison table named: the manifests' own inputs wait for their checkpoint)
         "results/all", "results/later/all", "results/rebias/all", "results/rebias/tables/comparison.csv",
         "docs/reproduction.md", "results/methods/initial/s0/models/groupdro.pt", "results/methods/tables/methods.csv",
-        "results/marking/s0/figures/selection/influence.png",
+        "results/marking/s0/figures/selection/influence.png", "results/study/tables/claims.csv",
     )
     declared = declared_code(run_snakemake(workflow_dir, *targets, "-n", "--forceall").stdout)
     imports = adapter_imports(workflow_dir)
@@ -201,6 +202,8 @@ def test_each_rule_lists_exactly_the_modules_its_adapter_imports(workflow_dir: P
     assert {script_of(rule, scripts) for rule in declared} == set(scripts.values()), "every rule file's rule ran"
     # the MNIST files are verified by their MD5s whatever the code: editing bgbias never fetches them again
     assert declared.pop("mnist") == set() and imports[scripts["mnist"]]
+    for script, stage in STAGES.items():  # a stage's adapter runs its function, imported by name
+        imports[script] |= {stage.source, *source_imports(workflow_dir, workflow_dir / stage.source)}
     for method in ("groupdro", "lff", "jtt"):  # train_method's stage imports each method's module by name
         module = f"bgbias/methods/{method}.py"
         imports["train_method"] |= {module, *source_imports(workflow_dir, workflow_dir / module)}

@@ -2,15 +2,8 @@
 
 from pathlib import Path
 
-from bgbias.colour.datasets import build_biased
 from bgbias.logs import log_to
+from bgbias.stages import run_stage
 
 with log_to(snakemake.log[0]):
-    build_biased(
-        snakemake.output[0],
-        raw_dir=Path(snakemake.input.mnist[0]).parent,
-        dataset_config=snakemake.params.data,
-        bias_config=snakemake.params.bias,
-        seed=int(snakemake.wildcards.seed),
-        threads=snakemake.threads,
-    )
+    run_stage("biased_dataset", snakemake, snakemake.output[0], raw_dir=Path(snakemake.input.mnist[0]).parent)

@@ -2,13 +2,8 @@
 
 from pathlib import Path
 
-from bgbias.adversarial.grey import build_grey
 from bgbias.logs import log_to
+from bgbias.stages import run_stage
 
 with log_to(snakemake.log[0]):
-    build_grey(
-        snakemake.output[0],
-        raw_dir=Path(snakemake.input.mnist[0]).parent,
-        dataset_config=snakemake.params.data,
-        seed=int(snakemake.wildcards.seed),
-    )
+    run_stage("grey_dataset", snakemake, snakemake.output[0], raw_dir=Path(snakemake.input.mnist[0]).parent)

@@ -2,22 +2,13 @@
 
 from pathlib import Path
 
-from bgbias.colour.pairs import build_paired
 from bgbias.logs import log_to
+from bgbias.stages import run_stage
 
 with log_to(snakemake.log[0]):
     params = snakemake.params
-    build_paired(
-        snakemake.output[0],
-        biased=snakemake.input.biased,
-        raw_dir=Path(snakemake.input.mnist[0]).parent,
-        dataset_config=params.data,
-        mode=params.mode,
-        fraction=params.fraction,
-        copies=params.copies,
-        selection=params.selection,
-        unbiased_pairs=params.unbiased_pairs,
-        ranking=snakemake.input.ranking or None,
-        seed=int(snakemake.wildcards.seed),
-        threads=snakemake.threads,
+    run_stage(
+        "paired_dataset", snakemake, snakemake.output[0], biased=snakemake.input.biased,
+        raw_dir=Path(snakemake.input.mnist[0]).parent, mode=params.mode, fraction=params.fraction,
+        selection=params.selection, ranking=snakemake.input.ranking or None,
     )

@@ -2,18 +2,11 @@
 
 from pathlib import Path
 
-from bgbias.colour.selection import rank_images
 from bgbias.logs import log_to
+from bgbias.stages import run_stage
 
 with log_to(snakemake.log[0]):
-    rank_images(
-        snakemake.input.base,
-        snakemake.input.biased,
-        raw_dir=Path(snakemake.input.mnist[0]).parent,
-        output=snakemake.output[0],
-        strategy=snakemake.wildcards.strategy,
-        selection_config=snakemake.params.selection,
-        seed=int(snakemake.wildcards.seed),
-        device=snakemake.params.device,
-        threads=snakemake.threads,
+    run_stage(
+        "rank_images", snakemake, snakemake.input.base, snakemake.input.biased,
+        raw_dir=Path(snakemake.input.mnist[0]).parent, output=snakemake.output[0], strategy=snakemake.wildcards.strategy,
     )

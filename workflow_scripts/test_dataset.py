@@ -2,15 +2,9 @@
 
 from pathlib import Path
 
-from bgbias.colour.datasets import build_test
 from bgbias.logs import log_to
+from bgbias.stages import run_stage
 
 with log_to(snakemake.log[0]):
-    build_test(
-        snakemake.output[0],
-        raw_dir=Path(snakemake.input.mnist[0]).parent,
-        dataset_config=snakemake.params.data,
-        mode=snakemake.params.mode,
-        seed=int(snakemake.wildcards.seed),
-        threads=snakemake.threads,
-    )
+    run_stage("test_dataset", snakemake, snakemake.output[0], raw_dir=Path(snakemake.input.mnist[0]).parent,
+              mode=snakemake.params.mode)
