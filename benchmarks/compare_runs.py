@@ -55,6 +55,19 @@ def checkpoint_fields(path: Path) -> dict:
     return fields
 
 
+def equal(x, y) -> bool:
+    """Equality of field values: arrays and tensors element-wise, lists and dicts item by item."""
+    if hasattr(x, "numpy") and hasattr(y, "numpy"):
+        x, y = x.numpy(), y.numpy()
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return np.array_equal(x, y)
+    if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
+        return len(x) == len(y) and all(equal(a, b) for a, b in zip(x, y))
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(equal(x[k], y[k]) for k in x)
+    return x == y
+
+
 def differing(a: dict, b: dict) -> list[str]:
     names = []
     for key in sorted(set(a) | set(b)):
@@ -62,8 +75,7 @@ def differing(a: dict, b: dict) -> list[str]:
             names.append(f"{key} (only in {'B' if key not in a else 'A'})")
             continue
         x, y = a[key], b[key]
-        same = np.array_equal(x, y) if isinstance(x, np.ndarray) or isinstance(y, np.ndarray) else x == y
-        if not same:
+        if not equal(x, y):
             names.append(key)
     return names
 
