@@ -92,7 +92,7 @@ def run_fetch(args: argparse.Namespace) -> None:
     fetch(args.raw, args.mirror or config["mnist"]["mirror"], config["mnist"]["md5"])
 
 
-def run_stage(name: str, config: dict, args: argparse.Namespace, *files, choices: dict | None = None, **named) -> None:
+def call_stage(name: str, config: dict, args: argparse.Namespace, *files, choices: dict | None = None, **named) -> None:
     """Run stage `name` of the stage table (as its workflow rule does) with the config's settings and seed."""
     from bgbias.stages import STAGES
 
@@ -116,7 +116,7 @@ def run_generate(args: argparse.Namespace) -> None:
         "paired": dict(biased=args.biased, mode=args.mode, fraction=args.fraction, selection=args.selection,
                        ranking=args.ranking),
     }.get(args.kind, {})
-    run_stage(f"{args.kind}_dataset", config, args, args.out, raw_dir=args.raw, **choice)
+    call_stage(f"{args.kind}_dataset", config, args, args.out, raw_dir=args.raw, **choice)
 
 
 def run_train(args: argparse.Namespace) -> None:
@@ -126,7 +126,7 @@ def run_train(args: argparse.Namespace) -> None:
     else:
         expect(args.data, ("biased",), "a biased dataset with train and dev splits (bgbias generate biased)")
     history = args.history or Path(args.out).with_suffix(".csv")
-    run_stage("train_grey" if args.grey else "train_base", config, args, args.data, model=args.out, history=history)
+    call_stage("train_grey" if args.grey else "train_base", config, args, args.data, model=args.out, history=history)
 
 
 def run_attack(args: argparse.Namespace) -> None:
@@ -141,7 +141,7 @@ def run_attack(args: argparse.Namespace) -> None:
     except ValueError as error:
         raise ConfigError(f"--attack {error}") from None
     check_value(f"adversarial.{kind.strengths_key}[]", Attack.parse(args.attack).strength, given_as=f"--attack {args.attack}")
-    run_stage("attack", config, args, args.model, args.grey, output=args.out, choices={"attack": args.attack})
+    call_stage("attack", config, args, args.model, args.grey, output=args.out, choices={"attack": args.attack})
 
 
 def run_paired_train(args: argparse.Namespace) -> None:
@@ -149,14 +149,14 @@ def run_paired_train(args: argparse.Namespace) -> None:
     expect(args.base, ("checkpoint",), CHECKPOINT)
     expect(args.data, ("paired",), "a paired dataset (bgbias generate paired)")
     history = args.history or Path(args.out).with_suffix(".csv")
-    run_stage("paired_train", config, args, args.base, args.data, model=args.out, history=history)
+    call_stage("paired_train", config, args, args.base, args.data, model=args.out, history=history)
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
     config = config_from(args)
     expect(args.model, ("checkpoint",), CHECKPOINT)
     expect(args.data, ("test",), "a test set (bgbias generate test)")
-    run_stage("evaluate", config, args, args.model, [args.data], outputs=[args.out])
+    call_stage("evaluate", config, args, args.model, [args.data], outputs=[args.out])
 
 
 def run_verify(args: argparse.Namespace) -> None:
