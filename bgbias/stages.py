@@ -37,10 +37,14 @@ class Stage:
         module, _, name = self.function.partition(":")
         return getattr(importlib.import_module(module), name)
 
-    def call(self, config: dict, *files: Any, seed: int, threads: int, choices: dict | None = None, **named: Any) -> None:
-        """Run the stage on `files` and `named` arguments with the settings of `config`."""
+    def run(self, *files: Any, settings: dict, seed: int, threads: int, **named: Any) -> None:
+        """Run the stage on `files` and `named` arguments with `settings`, and the seed and threads it takes."""
         extra = {**({"seed": seed} if self.seeded else {}), **({"threads": threads} if self.threaded else {})}
-        self.run_function()(*files, **named, **self.settings(config, choices or {}), **extra)
+        self.run_function()(*files, **named, **settings, **extra)
+
+    def call(self, config: dict, *files: Any, seed: int, threads: int, choices: dict | None = None, **named: Any) -> None:
+        """Run the stage with the settings it takes from `config` (the CLI's way)."""
+        self.run(*files, settings=self.settings(config, choices or {}), seed=seed, threads=threads, **named)
 
 
 def with_device(settings: Callable[[dict, dict], dict]) -> Settings:
@@ -117,6 +121,4 @@ STAGES: dict[str, Stage] = {
 def run_stage(name: str, job: Any, *files: Any, **named: Any) -> None:
     """Run stage `name` from a Snakemake job (`snakemake` in an adapter): its files, the settings its rule passes
     (`params.settings`), the seed of its `{seed}` wildcard and its threads."""
-    stage = STAGES[name]
-    extra = {**({"seed": int(job.wildcards.seed)} if stage.seeded else {}), **({"threads": job.threads} if stage.threaded else {})}
-    stage.run_function()(*files, **named, **job.params.settings, **extra)
+    STAGES[name].run(*files, settings=job.params.settings, seed=int(job.wildcards.seed), threads=job.threads, **named)

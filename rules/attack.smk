@@ -174,9 +174,9 @@ rule forgetting_figure:
     localrule: True
     priority: PRIORITY["figure"]
     log:
-        figure_log("forgetting"),
+        table_log("forgetting", figure=True),
     benchmark:
-        figure_benchmark("forgetting")
+        table_benchmark("forgetting", figure=True)
     conda:
         "../environment.yml"
     script:

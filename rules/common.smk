@@ -292,20 +292,15 @@ def figure_output(name):
                   category=table.category, labels=table_labels(name, "figure"))
 
 
-def table_log(name):
-    return log_pattern("table_csv", root=table_root(name), table=name)
+def table_log(name, figure=False):
+    """The log of the job that writes table `name` (or, with `figure`, its figure)."""
+    kind, wildcard = ("figure", "figure") if figure else ("table_csv", "table")
+    return log_pattern(kind, root=table_root(name), **{wildcard: name})
 
 
-def table_benchmark(name):
-    return benchmark_pattern("table_csv", root=table_root(name), table=name)
-
-
-def figure_log(name):
-    return log_pattern("figure", root=table_root(name), figure=name)
-
-
-def figure_benchmark(name):
-    return benchmark_pattern("figure", root=table_root(name), figure=name)
+def table_benchmark(name, figure=False):
+    kind, wildcard = ("figure", "figure") if figure else ("table_csv", "table")
+    return benchmark_pattern(kind, root=table_root(name), **{wildcard: name})
 
 
 def experiments_with(name):
