@@ -235,3 +235,33 @@ def test_every_method_names_an_allowed_supervision_and_loads() -> None:
 def test_the_registry_imports_without_torch() -> None:
     code = "import sys, bgbias.methods; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_methods_table_ranks_by_unbiased_accuracy_and_compares_paired_per_seed() -> None:
+    import pandas as pd
+
+    from bgbias.methods.table import method_rows, methods_markdown, paired_differences
+
+    unbiased = {"erm": [0.50, 0.52, 0.54], "groupdro": [0.80, 0.82, 0.84], "lff": [0.60, 0.70, 0.65],
+                "paired (pool, 0.01 marked)": [0.70, 0.72, 0.74], "paired (pool, 1 marked)": [0.95, 0.96, 0.97]}
+    seeds = pd.DataFrame([
+        {"run": "m/rho0.99", "method": method, "supervision": "none", "seed": seed,
+         "marked_share": float(method.split(", ")[1].split()[0]) if method.startswith("paired") else math.nan,
+         "unbiased_accuracy": value, "bias_conflicting_accuracy": value, "worst_cell_accuracy": value / 2}
+        for method, values in unbiased.items() for seed, value in enumerate(values)
+    ])
+    table = method_rows(seeds, {"m/rho0.99": 0.99})
+    assert list(table["method"]) == ["paired (pool, 1 marked)", "groupdro", "paired (pool, 0.01 marked)", "lff", "erm"]
+    assert list(table["rank"]) == [1, 2, 3, 4, 5]
+    differences = paired_differences(seeds).set_index("method")
+    assert set(differences["paired"]) == {"paired (pool, 0.01 marked)"}  # the smallest marked share is the reference
+    # per seed: paired 0.01 minus erm is 0.20 on every seed (no spread): higher; minus groupdro -0.10: lower
+    assert differences.loc["erm", "difference"] == pytest.approx(0.20)
+    assert differences.loc["erm", "verdict"] == "paired higher"
+    assert differences.loc["groupdro", "verdict"] == "paired lower"
+    # minus lff: 0.10, 0.02, 0.09 -> mean 0.07, t(0.975, 2) * s / sqrt(3) = 0.1078 -> the interval crosses 0
+    assert differences.loc["lff", "difference"] == pytest.approx(0.07)
+    assert differences.loc["lff", "difference_low"] < 0 < differences.loc["lff", "difference_high"]
+    assert differences.loc["lff", "verdict"].startswith("undecided")
+    text = methods_markdown(table, paired_differences(seeds), title="t", description="d")
+    assert "| paired (pool, 0.01 marked) | lff " in text and "paired higher" in text
