@@ -1,7 +1,7 @@
 """bgbias: background-bias experiments on coloured MNIST.
 
 `snakemake --cores all results/all` runs the default experiment (`initial`); `results/<experiment>/all` runs a
-named experiment of experiments/; `docs/reproduction.md` rebuilds the claims table. See README.md.
+named experiment of experiments/; `results/reproduction.md` rebuilds the claims document. See README.md.
 """
 
 from snakemake.utils import min_version

@@ -2,7 +2,7 @@
 
     python benchmarks/compare_runs.py RUN_A RUN_B [--map OLD=NEW ...]
 
-Every file under RUN_A/results (and RUN_A/docs/reproduction.md) is compared with the file of the same
+Every file under RUN_A/results is compared with the file of the same
 relative path under RUN_B (after the `--map` prefix renames, e.g. `results/s0=results/initial/s0`).
 Files that are not byte-identical are compared by content: HDF5 arrays and attributes, checkpoint
 weights and metadata, JSON values; the fields that differ are listed. Logs, benchmarks and
@@ -105,7 +105,6 @@ def main() -> None:
     args = parser.parse_args()
     renames = [entry.split("=", 1) for entry in args.map]
     files = [p for p in sorted((args.run_a / RESULTS).rglob("*")) if p.is_file()]
-    files += [p for p in [args.run_a / "docs/reproduction.md"] if p.is_file()]
     identical, differ, missing = 0, {}, []
     for path in files:
         relative = str(path.relative_to(args.run_a))

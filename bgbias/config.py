@@ -401,7 +401,7 @@ def load_config(paths: list[Path], overrides: dict | None = None) -> dict:
     return validate_config(merged)
 
 
-# Settings that switch a step from the notes' procedure to the original code's (docs/reproduction.md). A config slice
+# Settings that switch a step from the notes' procedure to the original code's (the claims document). A config slice
 # leaves one out while it holds its default, the notes' value, so that what the notes' procedure makes stays byte-identical
 # to what it made before the setting existed; `filled` puts it back.
 PROCEDURE_SETTINGS = frozenset({"split", "reshuffle", "unbiased_pairs", "reg_reduction", "dev_loss"})

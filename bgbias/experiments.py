@@ -5,7 +5,7 @@ An experiment file holds config keys (an overlay) and, optionally:
 - `description`: one line, shown above its tables;
 - `setups`: named overlays over the experiment's own, one run each (e.g. `initial` and `later`), each with an
   optional `description` and `claims` block of its own;
-- `claims`: what the experiment feeds into docs/reproduction.md (no experiment is named in the rules):
+- `claims`: what the experiment feeds into the claims document (results/reproduction.md) (no experiment is named in the rules):
   - `column: <title>` (in the experiment or a setup): the run is a column of the claims table under this title;
   - `original_run: true` (likewise): the column stands beside the original code's single run (its later setup);
   - `published: <table>` (in the experiment only): its runs' base models beside a published table
@@ -56,7 +56,7 @@ class Run:
     setup: str | None
     config: dict  # validated
     description: str
-    claims_column: str | None  # its column title in the claims table of docs/reproduction.md, if it is one
+    claims_column: str | None  # its column title in the claims table of the claims document, if it is one
     beside_original_run: bool  # its column stands beside the original code's single run
 
     @property
@@ -82,7 +82,7 @@ class Experiment:
     runs: dict[str, Run]  # by setup name (the experiment's name when it has one setup)
     ablation: Ablation | None
     methods_table: bool
-    published: str | None  # the published table its runs' base models stand beside in docs/reproduction.md
+    published: str | None  # the published table its runs' base models stand beside in the claims document
 
     @property
     def has_setups(self) -> bool:

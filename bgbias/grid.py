@@ -19,6 +19,9 @@ MNIST_RAW = "resources/mnist/MNIST/raw"
 RESULTS = "results"  # every output of every run lies under it
 
 
+REPRODUCTION = f"{RESULTS}/reproduction.md"  # the claims document (docs/reproduction.md: its copy published with the code)
+
+
 def root_of(name: str) -> str:
     """The folder of a run (`<experiment>` or `<experiment>/<setup>`), an experiment, or a wildcard of either."""
     return f"{RESULTS}/{name}"
@@ -108,7 +111,7 @@ def table_files(root: str, tables: list[Table]) -> list[str]:
 def fixed_folders() -> list[str]:
     """The first parts of the layout's fixed paths under results/ and a run's folder (`s{seed}` stands for every
     seed): an experiment or setup of one of these names would collide with them."""
-    return sorted({path.split("/", 1)[0] for path in PATHS.values()} | {LOGS, BENCHMARKS})
+    return sorted({path.split("/", 1)[0] for path in PATHS.values()} | {LOGS, BENCHMARKS, REPRODUCTION.split("/", 1)[1]})
 
 
 def reserved_name(name: str) -> bool:
@@ -125,7 +128,7 @@ LOGS, BENCHMARKS = "logs", "benchmarks"  # the folders of job logs and Snakemake
 
 
 def workflow_log(name: str) -> str:
-    """The log of a workflow-wide job (the MNIST files, results/all, docs/reproduction.md)."""
+    """The log of a workflow-wide job (the MNIST files, results/all, the claims document)."""
     return f"{RESULTS}/{LOGS}/{name}.log"
 
 

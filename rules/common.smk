@@ -9,8 +9,9 @@ from bgbias.code_inputs import import_closure
 from bgbias.config import ConfigError, validate_config
 from bgbias.experiments import all_runs, load_experiments
 from bgbias.grid import (
-    BASE_MODEL, DEFAULT_RUN, EXPERIMENT_ROOT, GREY_MODEL, MNIST_RAW, PAIRED_PREFIX, RANDOM_SELECTION, RESULTS, SCOPE_ROOT,
-    RUN_ROOT, TABLES, benchmark_pattern, log_pattern, pattern, root_of, table_files, workflow_benchmark, workflow_log,
+    BASE_MODEL, DEFAULT_RUN, EXPERIMENT_ROOT, GREY_MODEL, MNIST_RAW, PAIRED_PREFIX, RANDOM_SELECTION, REPRODUCTION,
+    RESULTS, SCOPE_ROOT, RUN_ROOT, TABLES, benchmark_pattern, log_pattern, pattern, root_of, table_files,
+    workflow_benchmark, workflow_log,
 )
 from bgbias.mnist import MNIST_MD5, size_problems
 from bgbias.stages import STAGES

@@ -170,7 +170,7 @@ rule reproduction:
                                      for path in paths],
         code=code("reproduction"),
     output:
-        "docs/reproduction.md",
+        REPRODUCTION,
     params:
         columns=lambda wildcards: claim_columns(),
         descriptions=lambda wildcards: {run.claims_column: run.description for run in RUNS.values() if run.claims_column},

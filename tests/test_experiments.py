@@ -103,7 +103,7 @@ def test_claims_are_declared_in_the_experiment_files(tmp_path: Path) -> None:
 
 
 def test_no_experiment_is_named_in_the_rules() -> None:
-    """What feeds docs/reproduction.md comes from the experiment files: no experiment's name is a literal in a rule
+    """What feeds the claims document comes from the experiment files: no experiment's name is a literal in a rule
     (a table of the same name, e.g. `methods`, is the registry's)."""
     root = Path(__file__).resolve().parents[1]
     names = [path.stem for path in (root / "experiments").glob("*.yaml") if path.stem not in TABLES]

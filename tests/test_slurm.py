@@ -36,7 +36,7 @@ needs_cluster = pytest.mark.skipif(
 CLUSTER_TARGET = "results/initial/s0/figures/confusion/paired-pool-f1/pool.png"
 GPU_RULES = {"train_base", "paired_train", "rank_images", "train_grey", "attack", "adversarial_finetune"}
 # What runs on the login node: the MNIST download (compute nodes often have no network), the tables, the small
-# figures drawn from tables, training logs and a few images of each dataset, the manifests and docs/reproduction.md
+# figures drawn from tables, training logs and a few images of each dataset, the manifests and results/reproduction.md
 # (per run: <rule>_<run>).
 LOCAL_RULES = {
     "mnist", "accuracy_table", "per_colour_table", "fraction_table", "summary_table", "forgetting_table",

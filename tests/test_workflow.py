@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import re
 from modulefinder import ModuleFinder
 from pathlib import Path
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import run_snakemake
+from conftest import copy_workflow, run_snakemake
 from bgbias.models import load_checkpoint
 from bgbias.stages import STAGES
 
@@ -116,7 +117,7 @@ def test_tiny_end_to_end_run(finished_run: Path) -> None:
     summary = pd.read_csv(results / "initial/tables/summary.csv")
     row = summary.set_index(["model", "test_set", "metric"]).loc[("base", "pool", "accuracy")]
     assert row["n"] == 1 and row["mean"] == pytest.approx(accuracy.loc["base", "pool"], abs=1e-4)
-    assert not (workflow_dir / "docs/reproduction.md").exists(), "only its own target writes the claims table"
+    assert not (workflow_dir / "results/reproduction.md").exists(), "only its own target writes the claims document"
     for png in ("figures/accuracy.png", "figures/per_colour.png", "figures/fractions.png", "s0/figures/samples/biased.png"):
         assert (results / "initial" / png).read_bytes()[:4] == b"\x89PNG"
 
@@ -190,13 +191,32 @@ def declared_code(dry_run: str) -> dict[str, set[str]]:
     return declared
 
 
-def test_each_rule_lists_exactly_the_modules_its_adapter_imports(workflow_dir: Path) -> None:
+@pytest.fixture(scope="module")
+def every_rule_planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A workflow copy and the dry-run (`--forceall`) of targets that need every rule."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("planned") / "workflow")
     targets = (  # every rule (a comparison table named: the manifests' own inputs wait for their checkpoint)
         "results/all", "results/later/all", "results/rebias/all", "results/rebias/tables/comparison.csv",
-        "docs/reproduction.md", "results/methods/initial/s0/models/groupdro.pt", "results/methods/tables/methods.csv",
+        "results/reproduction.md", "results/methods/initial/s0/models/groupdro.pt", "results/methods/tables/methods.csv",
         "results/marking/s0/figures/selection/influence.png", "results/study/tables/claims.csv",
     )
-    declared = declared_code(run_snakemake(workflow_dir, *targets, "-n", "--forceall").stdout)
+    return workdir, run_snakemake(workdir, *targets, "-n", "--forceall").stdout
+
+
+def test_no_rule_writes_into_the_tracked_tree(every_rule_planned: tuple[Path, str]) -> None:
+    workdir, planned = every_rule_planned
+    outputs = {path for line in planned.splitlines() if (match := re.match(r"\s+(?:output|log|benchmark): (.*)$", line))
+               for path in match.group(1).split(", ")}
+    assert "results/reproduction.md" in outputs and len(outputs) > 500
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=Path(__file__).parents[1], capture_output=True, text=True,
+                                 check=True).stdout.split())
+    assert outputs & tracked == set()
+    assert {path.split("/", 1)[0] for path in outputs} == {"results", "resources"}  # both ignored by .gitignore
+
+
+def test_each_rule_lists_exactly_the_modules_its_adapter_imports(every_rule_planned: tuple[Path, str]) -> None:
+    workflow_dir, planned = every_rule_planned
+    declared = declared_code(planned)
     imports = adapter_imports(workflow_dir)
     scripts = rule_scripts(workflow_dir)
     assert {script_of(rule, scripts) for rule in declared} == set(scripts.values()), "every rule file's rule ran"

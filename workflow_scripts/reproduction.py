@@ -1,4 +1,4 @@
-"""docs/reproduction.md: the original notes' claims in every claims column, the ablations, and ReBias's protocol."""
+"""results/reproduction.md: the original notes' claims in every claims column, the ablations, and ReBias's protocol."""
 
 from bgbias.studies.reproduction import write_reproduction
 from bgbias.logs import log_to
