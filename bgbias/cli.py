@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from bgbias import __version__
-from bgbias.grid import RESULTS
+from bgbias.grid import ERM, PAIRED, RESULTS
+from bgbias.methods import METHODS
 
 DEFAULT_CONFIG = Path("config.yaml")
 CHECKPOINT = "a model checkpoint (.pt)"
@@ -121,12 +122,17 @@ def run_generate(args: argparse.Namespace) -> None:
 
 def run_train(args: argparse.Namespace) -> None:
     config = config_from(args)
+    history = args.history or Path(args.out).with_suffix(".csv")
     if args.grey:
         expect(args.data, ("grey",), "a grey dataset (bgbias generate grey)")
+        call_stage("train_grey", config, args, args.data, model=args.out, history=history)
+        return
+    expect(args.data, ("biased",), "a biased dataset with train and dev splits (bgbias generate biased)")
+    if args.method in (None, ERM):
+        call_stage("train_base", config, args, args.data, model=args.out, history=history)
     else:
-        expect(args.data, ("biased",), "a biased dataset with train and dev splits (bgbias generate biased)")
-    history = args.history or Path(args.out).with_suffix(".csv")
-    call_stage("train_grey" if args.grey else "train_base", config, args, args.data, model=args.out, history=history)
+        call_stage("train_method", config, args, args.data, model=args.out, history=history,
+                   choices={"method": args.method})
 
 
 def run_attack(args: argparse.Namespace) -> None:
@@ -248,7 +254,8 @@ def parser() -> argparse.ArgumentParser:
     add_threads(generate)
 
     for name, help_text, run in (
-        ("train", "Train a LeNet on the train split of a dataset, early stopping on its dev split.", run_train),
+        ("train", "Train a model on the train split of a dataset with a method (default erm), early stopping on its "
+         "dev split.", run_train),
         ("paired-train", "Fine-tune a model on the (x, x') pairs of a paired dataset.", run_paired_train),
     ):
         sub = command(name, help_text, run)
@@ -258,7 +265,12 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--out", type=path_argument, required=True, help="checkpoint to write (.pt)")
         sub.add_argument("--history", type=path_argument, help="per-epoch CSV log (default: next to --out)")
         if name == "train":
-            sub.add_argument("--grey", action="store_true", help="train the 1-channel LeNet on a grey dataset (adversarial.train settings)")
+            trained = [method for method in METHODS if method != PAIRED]
+            what = sub.add_mutually_exclusive_group()
+            what.add_argument("--method", choices=trained, metavar="METHOD",
+                              help=f"training method, with its settings block of the config: {', '.join(trained)} "
+                              f"(default {ERM}: the base model); {PAIRED} is `bgbias paired-train`")
+            what.add_argument("--grey", action="store_true", help="train the 1-channel LeNet on a grey dataset (adversarial.train settings)")
         add_threads(sub)
 
     attack = command("attack", "Write an adversarial set (FGSM or CW-L2) of the grey model on a grey dataset.", run_attack)

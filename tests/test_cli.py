@@ -13,7 +13,7 @@ import h5py
 import pytest
 
 from bgbias.cli import main
-from bgbias.models import LeNet, save_checkpoint
+from bgbias.models import LeNet, load_checkpoint, save_checkpoint
 from conftest import TINY_CONFIG
 
 
@@ -33,6 +33,10 @@ def test_cli_runs_every_stage(mini_mnist: Path, in_tmp: Path) -> None:
     assert main(["train", "--data", "biased.h5", "--out", "base.pt", *common]) == 0
     assert main(["paired-train", "--base", "base.pt", "--data", "paired.h5", "--out", "paired.pt", *common]) == 0
     assert (in_tmp / "base.csv").is_file() and (in_tmp / "paired.csv").is_file()
+    assert main(["train", "--method", "groupdro", "--data", "biased.h5", "--out", "groupdro.pt", *common]) == 0
+    _, metadata = load_checkpoint(in_tmp / "groupdro.pt")
+    assert metadata["config"]["method"] == "groupdro" and metadata["config"]["groupdro"]["step_size"] == 0.01
+    assert len((in_tmp / "groupdro.csv").read_text().splitlines()) == 2  # the header and its one epoch
     assert main(["evaluate", "--model", "paired.pt", "--data", "noise.h5", "--out", "metrics.json", *common]) == 0
     metrics = json.loads((in_tmp / "metrics.json").read_text())
     assert metrics["n"] == 300 and metrics["model_name"] == "paired" and metrics["test_set_name"] == "noise"
