@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # after bgbias.figures chose the Agg backend
 
 log = logging.getLogger("bgbias")
 METRICS = ("unbiased_accuracy", "bias_conflicting_accuracy", "worst_cell_accuracy")
+DODGE = 0.00012  # rho between two methods' points in the figure
 PAIRED_AHEAD = Band(0.0, math.inf, inside="paired higher", outside="paired lower")  # a per-seed difference above 0
 
 
@@ -135,13 +136,18 @@ def methods_markdown(table: pd.DataFrame, differences: pd.DataFrame, *, title: s
 
 
 def methods_figure(table: pd.DataFrame, title: str) -> plt.Figure:
-    """Unbiased accuracy against rho (the runs below rho 1): one curve per method with its 95 % band, ReBias's
-    published vanilla dashed."""
+    """Unbiased accuracy against rho (the runs below rho 1): one curve per method with its 95 % interval as bars and
+    band, ReBias's published vanilla dashed."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
     protocol = table[table["rho"] < 1]  # ReBias's protocol; runs at rho 1 (the notes' setups) are in the table only
-    for method, rows in protocol.sort_values("rho").groupby("method", sort=False):
-        axes.plot(rows["rho"], rows["unbiased_accuracy"], marker="o", label=method)
-        axes.fill_between(rows["rho"], rows["unbiased_accuracy_low"], rows["unbiased_accuracy_high"], alpha=0.15)
+    curves = list(protocol.sort_values("rho").groupby("method", sort=False))
+    for number, (method, rows) in enumerate(curves):
+        mean = rows["unbiased_accuracy"]
+        bars = [mean - rows["unbiased_accuracy_low"], rows["unbiased_accuracy_high"] - mean]  # also at a lone rho
+        rho = rows["rho"] + (number - (len(curves) - 1) / 2) * DODGE  # side by side, not over each other
+        line = axes.errorbar(rho, mean, yerr=bars, marker="o", capsize=3, label=method)
+        axes.fill_between(rho, rows["unbiased_accuracy_low"], rows["unbiased_accuracy_high"], alpha=0.15,
+                          color=line[0].get_color())
     vanilla = sorted(REBIAS_TABLE1["Vanilla"].items())
     axes.plot([rho for rho, _ in vanilla], [value / 100 for _, value in vanilla], "k--", label="ReBias vanilla (published)")
     axes.set(xlabel="rho (share of images on their digit's colour in training)", ylabel="unbiased accuracy (pool test)",
