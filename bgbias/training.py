@@ -126,6 +126,7 @@ def evaluate_loss(model: Classifier, images: torch.Tensor, labels: torch.Tensor)
 
 
 BatchStep = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # batch indices -> (loss, number correct)
+SampleOrder = Callable[[torch.Generator], torch.Tensor]  # an epoch's training indices, drawn from the seeded generator
 
 
 @contextmanager
@@ -148,12 +149,14 @@ def fit(
     start_epoch: Callable[[int], None] | None = None,
     end_epoch: Callable[[int, Classifier, torch.optim.Optimizer], None] | None = None,
     extra_parameters: Iterable[torch.nn.Parameter] = (),
+    sample_order: SampleOrder | None = None,
 ) -> pd.DataFrame:
     """The optimiser over shuffled batches (one seeded order per epoch, or the first for every epoch without
     `spec.reshuffle`), early stopping on `dev_eval`'s loss; `model` ends with the best weights
     (the last ones without early stopping). `start_epoch(epoch)`, when given, runs before each epoch (e.g. to
     re-draw the paired versions), `end_epoch(epoch, model, optimiser)` after each epoch's training steps;
-    `extra_parameters` (a loss's own head, e.g. RUBi's) are optimised with the model's."""
+    `extra_parameters` (a loss's own head, e.g. RUBi's) are optimised with the model's; `sample_order` replaces the
+    shuffle (e.g. Group DRO's group-balanced draw with replacement)."""
     with seeded_torch(seed, device):
         optimiser = OPTIMIZERS[spec.optimizer]([*model.parameters(), *extra_parameters], spec)
         schedule = torch.optim.lr_scheduler.StepLR(optimiser, spec.lr_step, spec.lr_gamma) if spec.lr_step else None
@@ -164,7 +167,8 @@ def fit(
             if start_epoch is not None:
                 start_epoch(epoch)
             if spec.reshuffle or epoch == 1:
-                batches = torch.randperm(train_size, generator=order).to(device).split(spec.batch_size)
+                drawn = torch.randperm(train_size, generator=order) if sample_order is None else sample_order(order)
+                batches = drawn.to(device).split(spec.batch_size)
             total_loss, correct = train_epoch(model, optimiser, train_step, batches, epoch)
             if end_epoch is not None:
                 end_epoch(epoch, model, optimiser)

@@ -265,3 +265,15 @@ def test_methods_table_ranks_by_unbiased_accuracy_and_compares_paired_per_seed()
     assert differences.loc["lff", "verdict"].startswith("undecided")
     text = methods_markdown(table, paired_differences(seeds), title="t", description="d")
     assert "| paired (pool, 0.01 marked) | lff " in text and "paired higher" in text
+
+
+def test_groupdro_balanced_batches_draw_each_group_as_often() -> None:
+    from bgbias.methods.groupdro import balanced_order
+
+    groups = torch.tensor([0] * 900 + [7] * 100)  # a 9:1 set, as an aligned and a conflicting group
+    drawn = balanced_order(groups)(torch.Generator().manual_seed(0))
+    assert len(drawn) == 1000 and int(drawn.max()) < 1000  # one epoch of the training set's size, with replacement
+    share = float((groups[drawn] == 7).double().mean())
+    assert 0.45 < share < 0.55  # the shuffle gives 0.10
+    again = balanced_order(groups)(torch.Generator().manual_seed(0))
+    assert torch.equal(drawn, again)  # seeded: the same draw

@@ -7,10 +7,14 @@ Per batch, with loss_g the mean loss of group g's images in the batch (0 for a g
 q_g <- q_g * exp(eta * loss_g) (loss detached), q <- q / sum(q), and the loss is sum_g q_g * loss_g with the updated
 q; q starts uniform. Not carried over from the official code: its generalisation adjustment (`adj`, 0 by default),
 loss normalisation and the greedy `btl` variant (both off by default). The official recipe also samples batches with
-group-balanced weights (`--reweight_groups`); that is the loader's business, not the loss's.
+group-balanced weights (`--reweight_groups`, `data/dro_dataset.py` `get_loader` at e80fe20): `balanced_batches`
+(default true). Without it, a group absent from a batch keeps its weight while the groups in every batch gain, so on a
+biased set the weights drift to the aligned groups.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import torch
@@ -63,10 +67,18 @@ class GroupDRO:
         return group_loss @ self.q
 
 
+def balanced_order(groups: torch.Tensor) -> Callable[[torch.Generator], torch.Tensor]:
+    """The official recipe's group-balanced batches (`--reweight_groups`: a WeightedRandomSampler over the training set
+    with weight 1 / (its group's size), with replacement): an epoch of len(groups) indices, each group as likely."""
+    weights = 1.0 / torch.bincount(groups)[groups].double()
+    return lambda generator: torch.multinomial(weights, len(groups), replacement=True, generator=generator)
+
+
 def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict, model_name: str, seed: int,
           device: torch.device) -> tuple[Classifier, pd.DataFrame, dict]:
     """A fresh model trained with the robust loss over the (digit, background colour) groups of the training split,
-    early stopping on the biased dev split's mean cross-entropy; the metadata holds the final group weights."""
+    on group-balanced batches when `balanced_batches` (the official recipe), early stopping on the biased dev split's
+    mean cross-entropy; the metadata holds the final group weights."""
     model = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
     groups = group_index(train.labels, train.colours)
     robust = GroupDRO(step_size=settings["step_size"])
@@ -76,5 +88,6 @@ def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict
         losses = F.cross_entropy(logits, train.labels[index], reduction="none")
         return robust(losses, groups[index]), (logits.argmax(1) == train.labels[index]).sum()
 
-    history = fit(model, step, len(train), dev_loss(model, dev), spec=spec, seed=seed, device=device)
+    order = balanced_order(groups.cpu()) if settings["balanced_batches"] else None
+    history = fit(model, step, len(train), dev_loss(model, dev), spec=spec, seed=seed, device=device, sample_order=order)
     return model, history, {"group_weights": robust.q.tolist()}
