@@ -14,8 +14,6 @@ biased set the weights drift to the aligned groups.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -23,7 +21,7 @@ import torch.nn.functional as F
 from bgbias.methods import MethodInfo
 from bgbias.methods.stage import MethodData, dev_loss
 from bgbias.models import Classifier, to_unit
-from bgbias.training import TrainSpec, fit, fresh_model
+from bgbias.training import SampleOrder, TrainSpec, fit, fresh_model
 
 INFO = MethodInfo(
     name="groupdro", description="online group DRO: exponentiated-gradient weights on the (digit, colour) groups' losses",
@@ -67,7 +65,7 @@ class GroupDRO:
         return group_loss @ self.q
 
 
-def balanced_order(groups: torch.Tensor) -> Callable[[torch.Generator], torch.Tensor]:
+def balanced_order(groups: torch.Tensor) -> SampleOrder:
     """The official recipe's group-balanced batches (`--reweight_groups`: a WeightedRandomSampler over the training set
     with weight 1 / (its group's size), with replacement): an epoch of len(groups) indices, each group as likely."""
     weights = 1.0 / torch.bincount(groups)[groups].double()
