@@ -293,15 +293,18 @@ def figure_output(name):
                   category=table.category, labels=table_labels(name, "figure"))
 
 
-def table_log(name, figure=False):
-    """The log of the job that writes table `name` (or, with `figure`, its figure)."""
+def table_job_file(make, name, figure):
+    """A path of the job that writes table `name` (or, with `figure`, its figure), by `make` (log or benchmark)."""
     kind, wildcard = ("figure", "figure") if figure else ("table_csv", "table")
-    return log_pattern(kind, root=table_root(name), **{wildcard: name})
+    return make(kind, root=table_root(name), **{wildcard: name})
+
+
+def table_log(name, figure=False):
+    return table_job_file(log_pattern, name, figure)
 
 
 def table_benchmark(name, figure=False):
-    kind, wildcard = ("figure", "figure") if figure else ("table_csv", "table")
-    return benchmark_pattern(kind, root=table_root(name), **{wildcard: name})
+    return table_job_file(benchmark_pattern, name, figure)
 
 
 def experiments_with(name):
