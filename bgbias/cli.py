@@ -254,8 +254,8 @@ def parser() -> argparse.ArgumentParser:
     add_threads(generate)
 
     for name, help_text, run in (
-        ("train", "Train a model on the train split of a dataset with a method (default erm), early stopping on its "
-         "dev split.", run_train),
+        ("train", "Train a model on the train split of a dataset with a method (default erm), selecting it as the "
+         "method does (early stopping on the dev split; lff: the last epoch of a fixed budget).", run_train),
         ("paired-train", "Fine-tune a model on the (x, x') pairs of a paired dataset.", run_paired_train),
     ):
         sub = command(name, help_text, run)

@@ -277,3 +277,29 @@ def test_groupdro_balanced_batches_draw_each_group_as_often() -> None:
     assert 0.45 < share < 0.55  # the shuffle gives 0.10
     again = balanced_order(groups)(torch.Generator().manual_seed(0))
     assert torch.equal(drawn, again)  # seeded: the same draw
+
+
+def test_lff_trains_its_codes_fixed_budget_and_keeps_the_last_weights() -> None:
+    from bgbias.methods import lff
+    from bgbias.methods.stage import MethodData
+    from bgbias.training import TrainSpec
+
+    generator = torch.Generator().manual_seed(0)
+
+    def noise(n: int) -> MethodData:  # random images with random labels
+        return MethodData(torch.randint(0, 256, (n, 3, 28, 28), dtype=torch.uint8, generator=generator),
+                          torch.randint(0, 10, (n,), generator=generator), torch.zeros(n, dtype=torch.long))
+
+    train, dev = noise(64), noise(64)
+    recipe = TrainSpec.of({"epochs": 100, "patience": 1, "batch_size": 32, "lr": 0.2})
+    settings = {"q": 0.7, "ema": 0.7, "epochs": 6, "early_stopping": False}
+    model, history, _ = lff.train(train, dev, spec=recipe, settings=settings, model_name="lenet", seed=0,
+                                  device=torch.device("cpu"))
+    # fitting noise, the dev loss rises for two epochs in a row (patience 1 would stop), yet all 6 epochs run
+    rises = history["dev_loss"].diff().gt(0)
+    assert list(history["epoch"]) == [1, 2, 3, 4, 5, 6] and (rises & rises.shift(fill_value=False)).any()
+    last = torch.nn.functional.cross_entropy(model.eval()(dev.images.float() / 255), dev.labels).item()
+    assert last == pytest.approx(history["dev_loss"].iloc[-1], rel=1e-5)  # the last epoch's weights, not the best
+    assert last > history["dev_loss"].min()
+    assert lff.budget(recipe, {**settings, "epochs": None}).epochs == 100  # null: the recipe's epochs
+    assert lff.budget(recipe, {**settings, "early_stopping": True}) == recipe  # the recipe's early stopping

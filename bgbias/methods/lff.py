@@ -12,11 +12,13 @@ the cross-entropy weighted by how much harder the sample is for b than for d:
 - Class-wise normalisation: each sample's EMA divided by the largest EMA of its class over the whole training set
   (`EMA.max_loss`; samples not seen yet hold 0).
 - w = ema_b / (ema_b + ema_d + 1e-8) after normalisation (detached); the step's loss is mean(GCE_b) + mean(CE_d * w).
+- Model selection: none. `train.py` runs a fixed budget (`main_num_steps`, 100 epochs for Colored MNIST in
+  `config.py`) and saves the debiased model's last weights; so does `train` here unless `lff.early_stopping` is set.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import torch
@@ -91,11 +93,20 @@ class LfF:
         )
 
 
+def budget(spec: TrainSpec, settings: dict) -> TrainSpec:
+    """The recipe as LfF trains with it: without `early_stopping`, LfF's code's fixed budget (`epochs`, the recipe's
+    when null) and the last weights; with it, the recipe's own early stopping."""
+    if settings["early_stopping"]:
+        return spec
+    return replace(spec, epochs=settings["epochs"] or spec.epochs, patience=None)
+
+
 def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict, model_name: str, seed: int,
           device: torch.device) -> tuple[Classifier, pd.DataFrame, dict]:
     """The debiased model, trained beside a biased model of the same architecture (its own optimiser, the same
-    settings) on the same batches; early stopping on the debiased model's mean cross-entropy on the biased dev split.
-    The checkpoint holds the debiased model."""
+    settings) on the same batches for the `budget`; the dev split's loss is recorded every epoch and decides only
+    with `early_stopping`. The checkpoint holds the debiased model."""
+    spec = budget(spec, settings)
     model = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
     biased = fresh_model(model_name, spec, in_channels=3, seed=seed + 1, device=device)
     biased_optimiser = OPTIMIZERS[spec.optimizer](biased.parameters(), spec)
