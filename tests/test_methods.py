@@ -292,7 +292,7 @@ def test_lff_trains_its_codes_fixed_budget_and_keeps_the_last_weights() -> None:
 
     train, dev = noise(64), noise(64)
     recipe = TrainSpec.of({"epochs": 100, "patience": 1, "batch_size": 32, "lr": 0.2})
-    settings = {"q": 0.7, "ema": 0.7, "epochs": 6, "early_stopping": False}
+    settings = {"q": 0.7, "ema": 0.7, "epochs": 6, "optimizer": "recipe", "early_stopping": False}
     model, history, _ = lff.train(train, dev, spec=recipe, settings=settings, model_name="lenet", seed=0,
                                   device=torch.device("cpu"))
     # fitting noise, the dev loss rises for two epochs in a row (patience 1 would stop), yet all 6 epochs run
@@ -301,5 +301,7 @@ def test_lff_trains_its_codes_fixed_budget_and_keeps_the_last_weights() -> None:
     last = torch.nn.functional.cross_entropy(model.eval()(dev.images.float() / 255), dev.labels).item()
     assert last == pytest.approx(history["dev_loss"].iloc[-1], rel=1e-5)  # the last epoch's weights, not the best
     assert last > history["dev_loss"].min()
-    assert lff.budget(recipe, {**settings, "epochs": None}).epochs == 100  # null: the recipe's epochs
-    assert lff.budget(recipe, {**settings, "early_stopping": True}) == recipe  # the recipe's early stopping
+    assert lff.lff_recipe(recipe, {**settings, "epochs": None}).epochs == 100  # null: the recipe's epochs
+    assert lff.lff_recipe(recipe, {**settings, "early_stopping": True}) == recipe  # the recipe's early stopping
+    code = lff.lff_recipe(recipe, {**settings, "optimizer": "adam"})  # the default: its code's optimiser
+    assert (code.optimizer, code.lr, code.weight_decay, code.epochs, code.patience) == ("adam", 0.001, 0.0, 6, None)

@@ -12,6 +12,8 @@ the cross-entropy weighted by how much harder the sample is for b than for d:
 - Class-wise normalisation: each sample's EMA divided by the largest EMA of its class over the whole training set
   (`EMA.max_loss`; samples not seen yet hold 0).
 - w = ema_b / (ema_b + ema_d + 1e-8) after normalisation (detached); the step's loss is mean(GCE_b) + mean(CE_d * w).
+- Optimiser: Adam, lr 1e-3, no weight decay, for both models (`config.py`: `main_optimizer_tag`,
+  `main_learning_rate`, `main_weight_decay`), unless `lff.optimizer` is `recipe`.
 - Model selection: none. `train.py` runs a fixed budget (`main_num_steps`, 100 epochs for Colored MNIST in
   `config.py`) and saves the debiased model's last weights; so does `train` here unless `lff.early_stopping` is set.
 """
@@ -93,9 +95,14 @@ class LfF:
         )
 
 
-def budget(spec: TrainSpec, settings: dict) -> TrainSpec:
-    """The recipe as LfF trains with it: without `early_stopping`, LfF's code's fixed budget (`epochs`, the recipe's
-    when null) and the last weights; with it, the recipe's own early stopping."""
+CODE_OPTIMISER = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0}  # config.py's main_* settings
+
+
+def lff_recipe(spec: TrainSpec, settings: dict) -> TrainSpec:
+    """The recipe as LfF trains with it: its code's optimiser unless `optimizer` is `recipe`; without `early_stopping`,
+    its code's fixed budget (`epochs`, the recipe's when null) and the last weights, else the recipe's early stopping."""
+    if settings["optimizer"] == "adam":
+        spec = replace(spec, **CODE_OPTIMISER)
     if settings["early_stopping"]:
         return spec
     return replace(spec, epochs=settings["epochs"] or spec.epochs, patience=None)
@@ -104,9 +111,9 @@ def budget(spec: TrainSpec, settings: dict) -> TrainSpec:
 def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict, model_name: str, seed: int,
           device: torch.device) -> tuple[Classifier, pd.DataFrame, dict]:
     """The debiased model, trained beside a biased model of the same architecture (its own optimiser, the same
-    settings) on the same batches for the `budget`; the dev split's loss is recorded every epoch and decides only
+    settings) on the same batches with the `lff_recipe`; the dev split's loss is recorded every epoch and decides only
     with `early_stopping`. The checkpoint holds the debiased model."""
-    spec = budget(spec, settings)
+    spec = lff_recipe(spec, settings)
     model = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
     biased = fresh_model(model_name, spec, in_channels=3, seed=seed + 1, device=device)
     biased_optimiser = OPTIMIZERS[spec.optimizer](biased.parameters(), spec)
