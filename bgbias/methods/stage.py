@@ -5,7 +5,8 @@ the history and the checkpoint. Stage: `train_method`.
 A method module's `train(train, dev, *, spec, settings, model_name, seed, device)` gets the biased train and dev
 splits on `device` (`MethodData`), the recipe's `train` settings as a `TrainSpec` and its own settings block, and
 returns the trained model, the per-epoch history (`bgbias.training.fit`'s) and any metadata worth recording. Every
-method selects its model on the biased dev split (its own dev criterion), never on a test set.
+method selects its model on the biased dev split (its own dev criterion) or, as lff's code does, takes the last
+epoch of a fixed budget; none selects on a test set.
 """
 
 from __future__ import annotations

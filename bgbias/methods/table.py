@@ -109,8 +109,9 @@ def methods_markdown(table: pd.DataFrame, differences: pd.DataFrame, *, title: s
     other method, then ReBias's published rows."""
     parts = [f"# {title}\n", f"{description}\n",
              "Pool test set: unbiased accuracy (mean over the digit x colour cells), bias-conflicting accuracy (biased "
-             "digits on another colour), worst cell; mean [95 % Student-t CI] over the seeds (n per row). Every method "
-             "selected its model on the biased dev split. Rank: by mean unbiased accuracy (intervals that overlap do not "
+             "digits on another colour), worst cell; mean [95 % Student-t CI] over the seeds (n per row). No method "
+             "selected its model on a test set: each on the biased dev split, lff none (the last epoch of its fixed "
+             "budget). Rank: by mean unbiased accuracy (intervals that overlap do not "
              "order two methods; the differences below do).\n"]
     for run, rows in table.groupby("run", sort=False):
         shown = pd.DataFrame({
