@@ -305,3 +305,5 @@ def test_lff_trains_its_codes_fixed_budget_and_keeps_the_last_weights() -> None:
     assert lff.lff_recipe(recipe, {**settings, "early_stopping": True}) == recipe  # the recipe's early stopping
     code = lff.lff_recipe(recipe, {**settings, "optimizer": "adam"})  # the default: its code's optimiser
     assert (code.optimizer, code.lr, code.weight_decay, code.epochs, code.patience) == ("adam", 0.001, 0.0, 6, None)
+    rebias = TrainSpec.of({"optimizer": "adam", "weight_decay": 1e-4, "lr_step": 20, "patience": None})
+    assert lff.lff_recipe(rebias, {**settings, "optimizer": "adam"}).lr_step is None  # its code: a constant rate

@@ -12,8 +12,9 @@ the cross-entropy weighted by how much harder the sample is for b than for d:
 - Class-wise normalisation: each sample's EMA divided by the largest EMA of its class over the whole training set
   (`EMA.max_loss`; samples not seen yet hold 0).
 - w = ema_b / (ema_b + ema_d + 1e-8) after normalisation (detached); the step's loss is mean(GCE_b) + mean(CE_d * w).
-- Optimiser: Adam, lr 1e-3, no weight decay, for both models (`config.py`: `main_optimizer_tag`,
-  `main_learning_rate`, `main_weight_decay`), unless `lff.optimizer` is `recipe`.
+- Optimiser: Adam, lr 1e-3, no weight decay, a constant learning rate, for both models (`config.py`:
+  `main_optimizer_tag`, `main_learning_rate`, `main_weight_decay`), unless `lff.optimizer` is `recipe`; the model,
+  batch size and dropout stay the recipe's.
 - Model selection: none. `train.py` runs a fixed budget (`main_num_steps`, 100 epochs for Colored MNIST in
   `config.py`) and saves the debiased model's last weights; so does `train` here unless `lff.early_stopping` is set.
 """
@@ -95,7 +96,8 @@ class LfF:
         )
 
 
-CODE_OPTIMISER = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0}  # config.py's main_* settings
+# config.py's main_optimizer_tag, main_learning_rate, main_weight_decay; train.py has no learning-rate schedule
+CODE_OPTIMISER = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "lr_step": None}
 
 
 def lff_recipe(spec: TrainSpec, settings: dict) -> TrainSpec:
