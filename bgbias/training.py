@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 from collections.abc import Callable, Iterable, Iterator
@@ -52,6 +52,10 @@ class TrainSpec:
     def of(cls, train_config: dict) -> TrainSpec:
         """The settings of a validated `train` block (settings a slice left out at their defaults)."""
         return cls(**filled(train_config, "train"))
+
+    def fixed_budget(self, epochs: int) -> TrainSpec:
+        """These settings for exactly `epochs` epochs without early stopping (the last weights kept)."""
+        return replace(self, epochs=epochs, patience=None)
 
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {

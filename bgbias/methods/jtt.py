@@ -12,7 +12,7 @@ predictions logged during epoch T's training pass; the paper defines them as tho
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
@@ -63,7 +63,7 @@ def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict
     counted `upweight` times, early stopping on the biased dev split's mean cross-entropy."""
     jtt = JTT(settings["identification_epochs"], settings["upweight"])
     identification = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)
-    first = replace(spec, epochs=jtt.identification_epochs, patience=None)
+    first = spec.fixed_budget(jtt.identification_epochs)
     fit(identification, cross_entropy_step(identification, train), len(train), dev_loss(identification, dev),
         spec=first, seed=seed, device=device)
     errors = error_set(predictions(identification, train), train.labels)

@@ -17,7 +17,6 @@ the features h); `mixin.fc.requires_grad_(False)` reproduces that.
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import pandas as pd
 import torch
@@ -63,7 +62,7 @@ def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict
     plain cross-entropy on the biased dev split."""
     with seeded_torch(seed + 1, device):
         bias = BiasOnlyCNN(in_channels=3).to(device)
-    first = replace(spec, epochs=settings["bias_epochs"], patience=None)
+    first = spec.fixed_budget(settings["bias_epochs"])
     fit(bias, cross_entropy_step(bias, train), len(train), dev_loss(bias, dev), spec=first, seed=seed, device=device)
     bias.eval()
     model = fresh_model(model_name, spec, in_channels=3, seed=seed, device=device)

@@ -107,7 +107,7 @@ def lff_recipe(spec: TrainSpec, settings: dict) -> TrainSpec:
         spec = replace(spec, **CODE_OPTIMISER)
     if settings["early_stopping"]:
         return spec
-    return replace(spec, epochs=settings["epochs"] or spec.epochs, patience=None)
+    return spec.fixed_budget(settings["epochs"] or spec.epochs)
 
 
 def train(train: MethodData, dev: MethodData, *, spec: TrainSpec, settings: dict, model_name: str, seed: int,
